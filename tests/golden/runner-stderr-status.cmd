@@ -1,0 +1,1 @@
+printf "to stdout\n"; echo "to stderr" >&2; exit 3
