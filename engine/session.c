@@ -1,0 +1,1255 @@
+/* session.c: working memory, the run loop and rule actions behind the public fx_session API.
+ * Facts are owned here (a table by id, a table by content for duplicate detection, and a list
+ * in id order); rete.c matches them and agenda.c orders the activations that result. */
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <math.h>
+
+#include "session.h"
+#include "expr.h"
+
+/* --- pool ---------------------------------------------------------------------------------- */
+
+#define POOL_CLASSES 64 /* objects up to 1 KiB are recycled; larger go straight to malloc */
+
+void *fx_pool_alloc(fx_pool *p, size_t size)
+{
+	size_t c = (size + 15) / 16;
+	p->live += size;
+	if (p->live > p->peak)
+		p->peak = p->live;
+#ifndef FX_ARENA_MALLOC
+	if (c < POOL_CLASSES && p->free) {
+		void *x = p->free[c];
+		if (x) {
+			p->free[c] = *(void **)x;
+			return x;
+		}
+	}
+#endif
+	return malloc(c * 16);
+}
+
+void fx_pool_free(fx_pool *p, void *ptr, size_t size)
+{
+	size_t c = (size + 15) / 16;
+	p->live -= size;
+#ifndef FX_ARENA_MALLOC
+	if (c < POOL_CLASSES && p->free) {
+		*(void **)ptr = p->free[c];
+		p->free[c] = ptr;
+		return;
+	}
+#endif
+	free(ptr);
+}
+
+static void pool_dispose(fx_pool *p)
+{
+	if (!p->free)
+		return;
+	for (size_t c = 0; c < POOL_CLASSES; c++) {
+		void *x = p->free[c];
+		while (x) {
+			void *next = *(void **)x;
+			free(x);
+			x = next;
+		}
+	}
+	free(p->free);
+	p->free = NULL;
+}
+
+/* --- facts --------------------------------------------------------------------------------- */
+
+static size_t fact_size(const fx_session *s, uint32_t tmpl)
+{
+	return sizeof(fx_fact) + s->prog->templates[tmpl].nslots * sizeof(fx_val);
+}
+
+static uint32_t fact_hash(uint32_t tmpl, const fx_val *v, uint32_t n)
+{
+	uint32_t h = 2166136261u ^ tmpl;
+	for (uint32_t i = 0; i < n; i++)
+		h = (h ^ fx_val_hash(v[i])) * 16777619u;
+	return h;
+}
+
+static void fact_unref(fx_session *s, fx_fact *f)
+{
+	if (--f->refs == 0)
+		fx_pool_free(&s->pool, f, fact_size(s, f->tmpl));
+}
+
+static uint32_t id_slot(uint64_t id, uint32_t cap)
+{
+	uint64_t h = id * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(h >> 32) & (cap - 1);
+}
+
+/* The id table uses linear probing with backward-shift deletion (no tombstones). */
+static int byid_grow(fx_session *s)
+{
+	uint32_t cap = s->byid_cap ? s->byid_cap * 2 : 64;
+	fx_fact **t = calloc(cap, sizeof *t);
+	if (!t)
+		return FX_ENOMEM;
+	for (uint32_t i = 0; i < s->byid_cap; i++) {
+		fx_fact *f = s->byid[i];
+		if (!f)
+			continue;
+		uint32_t j = id_slot(f->id, cap);
+		while (t[j])
+			j = (j + 1) & (cap - 1);
+		t[j] = f;
+	}
+	free(s->byid);
+	s->byid = t;
+	s->byid_cap = cap;
+	return 0;
+}
+
+static fx_fact *byid_find(const fx_session *s, uint64_t id)
+{
+	if (!s->byid_cap)
+		return NULL;
+	uint32_t j = id_slot(id, s->byid_cap);
+	while (s->byid[j]) {
+		if (s->byid[j]->id == id)
+			return s->byid[j];
+		j = (j + 1) & (s->byid_cap - 1);
+	}
+	return NULL;
+}
+
+static void byid_put(fx_session *s, fx_fact *f)
+{
+	uint32_t j = id_slot(f->id, s->byid_cap);
+	while (s->byid[j] && s->byid[j]->id != f->id)
+		j = (j + 1) & (s->byid_cap - 1);
+	s->byid[j] = f;
+}
+
+static void byid_del(fx_session *s, uint64_t id)
+{
+	uint32_t cap = s->byid_cap, j = id_slot(id, cap);
+	while (s->byid[j] && s->byid[j]->id != id)
+		j = (j + 1) & (cap - 1);
+	if (!s->byid[j])
+		return;
+	s->byid[j] = NULL;
+	uint32_t k = (j + 1) & (cap - 1);
+	while (s->byid[k]) {
+		uint32_t home = id_slot(s->byid[k]->id, cap);
+		/* move k back to j if its home is not in (j, k] cyclically */
+		if ((k > j && (home <= j || home > k)) || (k < j && (home <= j && home > k))) {
+			s->byid[j] = s->byid[k];
+			s->byid[k] = NULL;
+			j = k;
+		}
+		k = (k + 1) & (cap - 1);
+	}
+}
+
+static fx_fact *dup_find(const fx_session *s, uint32_t tmpl, const fx_val *v, uint32_t hash)
+{
+	if (!s->dups_cap)
+		return NULL;
+	uint32_t n = s->prog->templates[tmpl].nslots;
+	for (fx_fact *f = s->dups[hash & (s->dups_cap - 1)]; f; f = f->dup_next) {
+		if (f->hash != hash || f->tmpl != tmpl)
+			continue;
+		uint32_t i;
+		for (i = 0; i < n; i++)
+			if (!fx_val_eq(f->slots[i], v[i]))
+				break;
+		if (i == n)
+			return f;
+	}
+	return NULL;
+}
+
+static int dup_grow(fx_session *s)
+{
+	uint32_t cap = s->dups_cap ? s->dups_cap * 2 : 64;
+	fx_fact **t = calloc(cap, sizeof *t);
+	if (!t)
+		return FX_ENOMEM;
+	for (uint32_t i = 0; i < s->dups_cap; i++) {
+		fx_fact *f = s->dups[i];
+		while (f) {
+			fx_fact *next = f->dup_next;
+			f->dup_next = t[f->hash & (cap - 1)];
+			t[f->hash & (cap - 1)] = f;
+			f = next;
+		}
+	}
+	free(s->dups);
+	s->dups = t;
+	s->dups_cap = cap;
+	return 0;
+}
+
+static void dup_del(fx_session *s, fx_fact *f)
+{
+	fx_fact **pp = &s->dups[f->hash & (s->dups_cap - 1)];
+	while (*pp && *pp != f)
+		pp = &(*pp)->dup_next;
+	if (*pp)
+		*pp = f->dup_next;
+}
+
+/* Put a new fact object into working memory; `replace` is the object it stands in for in the
+ * id order (modify), or NULL to append. */
+static int wm_insert(fx_session *s, fx_fact *f, fx_fact *replace)
+{
+	if ((s->nfacts + 1) * 2 > s->byid_cap && byid_grow(s) != 0)
+		return FX_ENOMEM;
+	if (s->nfacts + 1 > s->dups_cap && dup_grow(s) != 0)
+		return FX_ENOMEM;
+	byid_put(s, f);
+	f->dup_next = s->dups[f->hash & (s->dups_cap - 1)];
+	s->dups[f->hash & (s->dups_cap - 1)] = f;
+	if (replace) {
+		f->prev = replace->prev;
+		f->next = replace->next;
+	} else {
+		f->prev = s->last;
+		f->next = NULL;
+	}
+	if (f->prev)
+		f->prev->next = f;
+	else
+		s->first = f;
+	if (f->next)
+		f->next->prev = f;
+	else
+		s->last = f;
+	s->nfacts++;
+	f->live = 1;
+	f->refs++;
+	return 0;
+}
+
+static void wm_remove(fx_session *s, fx_fact *f, int keep_id)
+{
+	if (!keep_id)
+		byid_del(s, f->id);
+	dup_del(s, f);
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		s->first = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	else
+		s->last = f->prev;
+	f->prev = f->next = NULL;
+	s->nfacts--;
+	f->live = 0;
+}
+
+void fx_session_emit(fx_session *s, fx_event ev, const fx_fact *f, const fx_token *t)
+{
+	if (!s->trace)
+		return;
+	fx_trace tr;
+	memset(&tr, 0, sizeof tr);
+	tr.event = ev;
+	tr.fact = f ? f->id : 0;
+	tr.rule = t ? (long)t->node->rule->index : -1;
+	tr.firing = s->firings;
+	if (t)
+		tr.facts = fx_session_token_ids(s, t, &tr.nfacts);
+	s->trace(s, &tr, s->trace_ud);
+}
+
+const uint64_t *fx_session_token_ids(fx_session *s, const fx_token *t, size_t *n)
+{
+	if (s->idcap < t->nfacts + 1u) {
+		uint64_t *p = realloc(s->idbuf, (t->nfacts + 1u) * sizeof *p);
+		if (!p) {
+			*n = 0;
+			return NULL;
+		}
+		s->idbuf = p;
+		s->idcap = t->nfacts + 1u;
+	}
+	size_t k = 0;
+	/* Only the patterns of the rule's own level: nested ones live past the terminal's view. */
+	for (uint32_t i = 0; i < t->nfacts; i++)
+		if (t->facts[i])
+			s->idbuf[k++] = t->facts[i]->id;
+	*n = k;
+	return s->idbuf;
+}
+
+/* Assert a fact from complete slot values. *out receives the fact (or the duplicate). */
+static int assert_values(fx_session *s, uint32_t tmpl, const fx_val *v, fx_fact **out,
+                         uint64_t reuse_id, fx_fact *replace)
+{
+	uint32_t n = s->prog->templates[tmpl].nslots;
+	uint32_t h = fact_hash(tmpl, v, n);
+	fx_fact *d = dup_find(s, tmpl, v, h);
+	if (d) {
+		if (out)
+			*out = d;
+		return 1;
+	}
+	fx_fact *f = fx_pool_alloc(&s->pool, fact_size(s, tmpl));
+	if (!f)
+		return FX_ENOMEM;
+	memset(f, 0, sizeof *f);
+	f->id = reuse_id ? reuse_id : ++s->next_id;
+	f->time = ++s->clock;
+	f->tmpl = tmpl;
+	f->hash = h;
+	memcpy(f->slots, v, n * sizeof *v);
+	if (wm_insert(s, f, replace) != 0) {
+		fx_pool_free(&s->pool, f, fact_size(s, tmpl));
+		return FX_ENOMEM;
+	}
+	if (s->trace && !replace)
+		fx_session_emit(s, FX_EV_ASSERT, f, NULL);
+	int rc = fx_rete_assert(s, f);
+	if (out)
+		*out = f;
+	return rc;
+}
+
+static int retract_fact(fx_session *s, fx_fact *f, int keep_id)
+{
+	if (s->trace && !keep_id)
+		fx_session_emit(s, FX_EV_RETRACT, f, NULL);
+	wm_remove(s, f, keep_id);
+	int rc = fx_rete_retract(s, f);
+	fact_unref(s, f);
+	return rc;
+}
+
+/* Modify = retract the old object and assert a new one under the same id, in the same place of
+ * the id order. A modify that changes nothing does nothing. If the new values duplicate another
+ * fact, the fact is retracted and the duplicate stays. */
+static int modify_fact(fx_session *s, fx_fact *f, const fx_val *v)
+{
+	uint32_t n = s->prog->templates[f->tmpl].nslots;
+	uint32_t i;
+	for (i = 0; i < n; i++)
+		if (!fx_val_eq(f->slots[i], v[i]))
+			break;
+	if (i == n)
+		return 0;
+	uint32_t h = fact_hash(f->tmpl, v, n);
+	if (dup_find(s, f->tmpl, v, h))
+		return retract_fact(s, f, 0);
+	uint64_t id = f->id;
+	uint32_t tmpl = f->tmpl;
+	/* keep f's neighbours in the id list: remove f but remember where it was */
+	fx_fact *prev = f->prev;
+	wm_remove(s, f, 1);
+	int rc = fx_rete_retract(s, f);
+	fx_fact holder;
+	memset(&holder, 0, sizeof holder);
+	holder.prev = prev;
+	holder.next = prev ? prev->next : s->first;
+	fx_fact *nf = NULL;
+	int rc2 = assert_values(s, tmpl, v, &nf, id, &holder);
+	if (s->trace && nf && rc2 == 0)
+		fx_session_emit(s, FX_EV_MODIFY, nf, NULL);
+	fact_unref(s, f);
+	return rc ? rc : rc2 < 0 ? rc2 : 0;
+}
+
+/* --- values and coercion ------------------------------------------------------------------- */
+
+/* Convert v to a slot's declared type, as rule files do. */
+static int coerce(fx_session *s, fx_type want, fx_val v, fx_val *out)
+{
+	if ((fx_type)v.type == want) {
+		*out = v;
+		return 0;
+	}
+	switch (want) {
+	case FX_SYMBOL:
+	case FX_STRING:
+		if (v.type == FX_SYMBOL || v.type == FX_STRING) {
+			*out = fx_val_atom(want, v.u.a);
+			return 0;
+		}
+		if (v.type == FX_INTEGER || v.type == FX_FLOAT || v.type == FX_BOOLEAN) {
+			fx_buf b;
+			fx_buf_init(&b);
+			fx_val_format(&b, v, 0);
+			const fx_atom *a = fx_atoms_intern(&s->atoms, b.data ? b.data : "", b.len);
+			fx_buf_dispose(&b);
+			if (!a)
+				return FX_ENOMEM;
+			*out = fx_val_atom(want, a);
+			return 0;
+		}
+		break;
+	case FX_FLOAT:
+		if (v.type == FX_INTEGER) {
+			*out = fx_val_float((double)v.u.i);
+			return 0;
+		}
+		break;
+	case FX_INTEGER:
+		if (v.type == FX_FLOAT && v.u.f == floor(v.u.f) && fabs(v.u.f) < 9.2e18) {
+			*out = fx_val_int((int64_t)v.u.f);
+			return 0;
+		}
+		break;
+	default:
+		break;
+	}
+	return FX_ETYPE;
+}
+
+/* --- firing -------------------------------------------------------------------------------- */
+
+typedef struct fire_ctx {
+	fx_session *s;
+	const fx_rule_def *rule;
+	fx_fact **facts;
+	uint32_t nfacts;
+	fx_val *locals;
+	unsigned char *set;        /* which locals have been bound */
+} fire_ctx;
+
+static int fire_get_var(fx_eval *ev, uint32_t var, fx_val *out)
+{
+	fire_ctx *c = ev->ud;
+	const fx_var_def *v = &c->rule->vars[var];
+	if (v->kind == FX_VAR_LOCAL) {
+		if (!c->set[v->slot]) {
+			fx_buf_printf(ev->err, "?%s is used before it is bound", v->name);
+			return FX_ERUNTIME;
+		}
+		*out = c->locals[v->slot];
+		return 0;
+	}
+	if (fx_rete_token_var(c->rule, c->facts, c->nfacts, var, out) != 0) {
+		fx_buf_printf(ev->err, "?%s has no value here", v->name);
+		return FX_ERUNTIME;
+	}
+	return 0;
+}
+
+static int action_error(fx_session *s, const fx_rule_def *rule, fx_pos pos, const char *msg)
+{
+	fx_error_set(&s->err, "runtime", pos, rule->name, "%s", msg);
+	return FX_ERUNTIME;
+}
+
+static int eval_action(fire_ctx *c, fx_eval *ev, const fx_expr *e, fx_val *out)
+{
+	fx_buf_clear(ev->err);
+	int rc = fx_expr_eval(ev, e, out);
+	if (rc != 0)
+		return action_error(c->s, c->rule, e->pos, fx_buf_cstr(ev->err));
+	return 0;
+}
+
+static int target_fact(fire_ctx *c, fx_eval *ev, const fx_action *a, fx_fact **out)
+{
+	fx_val v;
+	int rc = eval_action(c, ev, a->target, &v);
+	if (rc)
+		return rc;
+	fx_fact *f = v.type == FX_INTEGER && v.u.i > 0 ? byid_find(c->s, (uint64_t)v.u.i) : NULL;
+	if (!f) {
+		fx_buf_clear(ev->err);
+		if (v.type == FX_INTEGER)
+			fx_buf_printf(ev->err, "fact f-%lld no longer exists", (long long)v.u.i);
+		else
+			fx_buf_puts(ev->err, "retract and modify need a fact bound with `as:`");
+		return action_error(c->s, c->rule, a->pos, fx_buf_cstr(ev->err));
+	}
+	*out = f;
+	return 0;
+}
+
+static int set_slots(fire_ctx *c, fx_eval *ev, uint32_t tmpl, const fx_slot_set *sets,
+                     uint32_t nsets, fx_val *vals)
+{
+	const fx_template_def *td = &c->s->prog->templates[tmpl];
+	for (uint32_t i = 0; i < nsets; i++) {
+		fx_val v;
+		int rc = eval_action(c, ev, sets[i].value, &v);
+		if (rc)
+			return rc;
+		const fx_slot_def *sd = &td->slots[sets[i].slot];
+		if (coerce(c->s, sd->type, v, &vals[sets[i].slot]) != 0) {
+			fx_buf_clear(ev->err);
+			fx_buf_printf(ev->err, "slot %s of %s is %s, but the value is %s", sd->name, td->name,
+			              fx_type_name(sd->type), fx_type_name((fx_type)v.type));
+			return action_error(c->s, c->rule, sets[i].pos, fx_buf_cstr(ev->err));
+		}
+	}
+	return 0;
+}
+
+static int exec_action(fire_ctx *c, fx_eval *ev, const fx_action *a)
+{
+	fx_session *s = c->s;
+	int rc = 0;
+	switch (a->kind) {
+	case FX_A_ASSERT: {
+		const fx_template_def *td = &s->prog->templates[a->tmpl];
+		fx_val stackv[32];
+		fx_val *vals = td->nslots <= 32 ? stackv : malloc(td->nslots * sizeof *vals);
+		if (!vals)
+			return FX_ENOMEM;
+		for (uint32_t i = 0; i < td->nslots; i++)
+			vals[i] = td->slots[i].dflt;
+		rc = set_slots(c, ev, a->tmpl, a->sets, a->nsets, vals);
+		if (!rc) {
+			rc = assert_values(s, a->tmpl, vals, NULL, 0, NULL);
+			if (rc > 0)
+				rc = 0;
+		}
+		if (vals != stackv)
+			free(vals);
+		return rc;
+	}
+	case FX_A_RETRACT: {
+		fx_fact *f;
+		rc = target_fact(c, ev, a, &f);
+		return rc ? rc : retract_fact(s, f, 0);
+	}
+	case FX_A_MODIFY: {
+		fx_fact *f;
+		rc = target_fact(c, ev, a, &f);
+		if (rc)
+			return rc;
+		const fx_template_def *td = &s->prog->templates[f->tmpl];
+		if (a->tmpl != ~0u && a->tmpl != f->tmpl)
+			return action_error(s, c->rule, a->pos, "modify: the fact is of another template");
+		fx_val stackv[32];
+		fx_val *vals = td->nslots <= 32 ? stackv : malloc(td->nslots * sizeof *vals);
+		if (!vals)
+			return FX_ENOMEM;
+		memcpy(vals, f->slots, td->nslots * sizeof *vals);
+		rc = set_slots(c, ev, f->tmpl, a->sets, a->nsets, vals);
+		if (!rc)
+			rc = modify_fact(s, f, vals);
+		if (vals != stackv)
+			free(vals);
+		return rc;
+	}
+	case FX_A_BIND: {
+		fx_val v;
+		rc = eval_action(c, ev, a->value, &v);
+		if (rc)
+			return rc;
+		uint32_t l = c->rule->vars[a->var].slot;
+		c->locals[l] = v;
+		c->set[l] = 1;
+		return 0;
+	}
+	case FX_A_PRINT: {
+		fx_buf out;
+		fx_buf_init(&out);
+		for (uint32_t i = 0; i < a->nitems && !rc; i++) {
+			fx_val v;
+			rc = eval_action(c, ev, a->items[i], &v);
+			if (!rc)
+				fx_val_format(&out, v, 0);
+		}
+		if (!rc && s->output)
+			s->output(s, out.data ? out.data : "", out.len, s->output_ud);
+		fx_buf_dispose(&out);
+		return rc;
+	}
+	case FX_A_HALT:
+		s->halted = 1;
+		return 0;
+	}
+	return 0;
+}
+
+static int fire(fx_session *s, fx_token *t)
+{
+	const fx_rule_def *rule = t->node->rule;
+	uint32_t n = t->nfacts;
+	fx_fact *stackf[32];
+	fx_val stackl[16];
+	unsigned char stackset[16];
+	fx_fact **facts = n <= 32 ? stackf : malloc(n * sizeof *facts);
+	fx_val *locals = rule->nlocals <= 16 ? stackl : malloc(rule->nlocals * sizeof *locals);
+	unsigned char *set = rule->nlocals <= 16 ? stackset : calloc(rule->nlocals, 1);
+	int rc = 0;
+	if (!facts || !locals || !set) {
+		rc = FX_ENOMEM;
+		goto done;
+	}
+	memset(set, 0, rule->nlocals <= 16 ? sizeof stackset : rule->nlocals);
+	memcpy(facts, t->facts, n * sizeof *facts);
+	/* The actions may retract what matched: hold the facts, so bound values stay readable. */
+	for (uint32_t i = 0; i < n; i++)
+		if (facts[i])
+			facts[i]->refs++;
+	s->firings++;
+	s->recent[s->firings % FX_RECENT_RING] = rule->index;
+	if (s->trace)
+		fx_session_emit(s, FX_EV_FIRE, NULL, t);
+	t = NULL; /* may be deleted by the actions */
+
+	fire_ctx c = {s, rule, facts, n, locals, set};
+	fx_buf err;
+	fx_buf_init(&err);
+	fx_eval ev;
+	memset(&ev, 0, sizeof ev);
+	ev.get_var = fire_get_var;
+	ev.ud = &c;
+	ev.atoms = &s->atoms;
+	ev.err = &err;
+	fx_buf_init(&ev.scratch);
+	s->firing = 1;
+	for (uint32_t i = 0; i < rule->nactions && !rc; i++)
+		rc = exec_action(&c, &ev, &rule->actions[i]);
+	s->firing = 0;
+	fx_buf_dispose(&ev.scratch);
+	fx_buf_dispose(&err);
+	for (uint32_t i = 0; i < n; i++)
+		if (facts[i])
+			fact_unref(s, facts[i]);
+done:
+	if (facts && facts != stackf)
+		free(facts);
+	if (locals && locals != stackl)
+		free(locals);
+	if (set && set != stackset)
+		free(set);
+	return rc;
+}
+
+/* After the firing limit: which rules took most of the last firings (the ones that cycled). */
+static void report_cycle(fx_session *s, uint64_t limit)
+{
+	uint32_t nr = s->prog->nrules;
+	uint32_t *count = calloc(nr ? nr : 1, sizeof *count);
+	fx_buf b;
+	fx_buf_init(&b);
+	fx_buf_printf(&b, "firing limit of %llu reached", (unsigned long long)limit);
+	if (count) {
+		uint64_t window = s->firings < FX_RECENT_RING ? s->firings : FX_RECENT_RING;
+		for (uint64_t i = 0; i < window; i++)
+			count[s->recent[(s->firings - i) % FX_RECENT_RING]]++;
+		fx_buf_printf(&b, "; rules that fired in the last %llu firings:",
+		              (unsigned long long)window);
+		for (int k = 0; k < 5; k++) {
+			uint32_t best = 0, bi = 0;
+			for (uint32_t r = 0; r < nr; r++)
+				if (count[r] > best) {
+					best = count[r];
+					bi = r;
+				}
+			if (!best)
+				break;
+			fx_buf_printf(&b, "%s %s (%u)", k ? "," : "", s->prog->rules[bi].name, best);
+			count[bi] = 0;
+		}
+		free(count);
+	}
+	fx_pos pos = {0, 0, 0};
+	uint32_t r0 = s->recent[s->firings % FX_RECENT_RING];
+	if (r0 < nr)
+		pos = s->prog->rules[r0].pos;
+	fx_error_set(&s->err, "firing-limit", pos, r0 < nr ? s->prog->rules[r0].name : NULL, "%s",
+	             fx_buf_cstr(&b));
+	fx_buf_dispose(&b);
+}
+
+int fx_session_run(fx_session *s, uint64_t limit, uint64_t *fired)
+{
+	if (!s)
+		return FX_EINVAL;
+	uint64_t start = s->firings;
+	if (limit == 0)
+		limit = s->default_limit;
+	int rc = 0;
+	s->halted = 0;
+	if (s->err.d.code && strcmp(s->err.d.code, "match-error") == 0)
+		fx_error_clear(&s->err);
+	uint64_t errs = s->match_errors;
+	for (;;) {
+		if (s->oom) {
+			rc = FX_ENOMEM;
+			break;
+		}
+		if (s->match_errors != errs) {
+			rc = FX_ERUNTIME;
+			break;
+		}
+		if (limit && s->firings - start >= limit) {
+			if (s->agenda.count) {
+				report_cycle(s, limit);
+				rc = FX_ELIMIT;
+			}
+			break;
+		}
+		fx_token *t = fx_agenda_pop(s);
+		if (!t)
+			break;
+		rc = fire(s, t);
+		if (rc)
+			break;
+		if (s->halted) {
+			rc = FX_EHALT;
+			break;
+		}
+	}
+	if (fired)
+		*fired = s->firings - start;
+	return rc;
+}
+
+/* --- lifecycle ----------------------------------------------------------------------------- */
+
+static int assert_initial(fx_session *s)
+{
+	for (uint32_t i = 0; i < s->prog->nfacts; i++) {
+		const fx_fact_def *fd = &s->prog->facts[i];
+		int rc = assert_values(s, fd->tmpl, fd->values, NULL, 0, NULL);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int fx_session_new(fx_session **out, fx_kb *kb)
+{
+	if (!out || !kb)
+		return FX_EINVAL;
+	*out = NULL;
+	fx_session *s = calloc(1, sizeof *s);
+	if (!s)
+		return FX_ENOMEM;
+	s->kb = fx_kb_ref(kb);
+	s->prog = &kb->prog;
+	s->net = &kb->net;
+	s->default_limit = 10000000;
+	fx_atoms_init(&s->atoms, &kb->atoms);
+	fx_error_init(&s->err);
+	fx_buf_init(&s->msg);
+	s->pool.free = calloc(POOL_CLASSES, sizeof(void *));
+	int rc = s->pool.free ? 0 : FX_ENOMEM;
+	if (!rc)
+		rc = fx_rete_session_alloc(s);
+	if (!rc)
+		rc = fx_agenda_init(&s->agenda, s->net->nlevels);
+	if (!rc) {
+		fx_rete_session_init(s);
+		rc = s->oom ? FX_ENOMEM : assert_initial(s);
+	}
+	if (rc) {
+		fx_session_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+static void drop_all(fx_session *s)
+{
+	fx_rete_session_clear(s);
+	fx_fact *f = s->first;
+	while (f) {
+		fx_fact *next = f->next;
+		f->live = 0;
+		fact_unref(s, f);
+		f = next;
+	}
+	s->first = s->last = NULL;
+	s->nfacts = 0;
+	if (s->byid)
+		memset(s->byid, 0, s->byid_cap * sizeof *s->byid);
+	if (s->dups)
+		memset(s->dups, 0, s->dups_cap * sizeof *s->dups);
+}
+
+void fx_session_free(fx_session *s)
+{
+	if (!s)
+		return;
+	if (s->roots)
+		drop_all(s);
+	fx_rete_session_free(s);
+	fx_agenda_dispose(&s->agenda);
+	free(s->byid);
+	free(s->dups);
+	free(s->idbuf);
+	pool_dispose(&s->pool);
+	fx_atoms_dispose(&s->atoms);
+	fx_error_dispose(&s->err);
+	fx_buf_dispose(&s->msg);
+	fx_kb_free(s->kb);
+	free(s);
+}
+
+int fx_session_reset(fx_session *s)
+{
+	if (!s)
+		return FX_EINVAL;
+	drop_all(s);
+	s->next_id = 0;
+	s->firings = 0;
+	s->halted = 0;
+	s->oom = 0;
+	s->agenda.seq = 0;
+	fx_error_clear(&s->err);
+	fx_rete_session_init(s);
+	return s->oom ? FX_ENOMEM : assert_initial(s);
+}
+
+void fx_session_set_trace(fx_session *s, fx_trace_fn fn, void *ud)
+{
+	if (!s)
+		return;
+	s->trace = fn;
+	s->trace_ud = ud;
+}
+
+void fx_session_set_output(fx_session *s, fx_output_fn fn, void *ud)
+{
+	if (!s)
+		return;
+	s->output = fn;
+	s->output_ud = ud;
+}
+
+void fx_session_set_strategy(fx_session *s, fx_strategy st)
+{
+	if (s && st >= FX_STRATEGY_DEPTH && st <= FX_STRATEGY_MEA)
+		s->strategy = st;
+}
+
+void fx_session_set_default_limit(fx_session *s, uint64_t limit)
+{
+	if (s)
+		s->default_limit = limit;
+}
+
+const fx_diag *fx_session_last_error(const fx_session *s)
+{
+	static const fx_diag none = {FX_SEV_ERROR, "", NULL, 0, 0, 0, "", NULL, NULL};
+	if (!s || !s->err.d.code)
+		return &none;
+	return &s->err.d;
+}
+
+uint64_t fx_session_firings(const fx_session *s)
+{
+	return s ? s->firings : 0;
+}
+
+/* --- the public working-memory API ----------------------------------------------------------- */
+
+static long find_template(const fx_session *s, const char *name, size_t len)
+{
+	for (uint32_t i = 0; i < s->prog->ntemplates; i++) {
+		const char *n = s->prog->templates[i].name;
+		if (strlen(n) == len && memcmp(n, name, len) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static long find_slot(const fx_template_def *td, const char *name, size_t len)
+{
+	for (uint32_t i = 0; i < td->nslots; i++)
+		if (strlen(td->slots[i].name) == len && memcmp(td->slots[i].name, name, len) == 0)
+			return i;
+	return -1;
+}
+
+static int api_error(fx_session *s, int code, const char *what, const char *arg)
+{
+	fx_error_set(&s->err, "api", (fx_pos){0, 0, 0}, NULL, "%s '%s'", what, arg);
+	return code;
+}
+
+int fx_session_assert(fx_session *s, const char *tmpl, const char *const *slots,
+                      const fx_value *values, size_t n, uint64_t *id)
+{
+	if (!s || !tmpl || (n && (!slots || !values)))
+		return FX_EINVAL;
+	long t = find_template(s, tmpl, strlen(tmpl));
+	if (t < 0)
+		return api_error(s, FX_ENOTFOUND, "no template named", tmpl);
+	const fx_template_def *td = &s->prog->templates[t];
+	fx_val stackv[32];
+	fx_val *vals = td->nslots <= 32 ? stackv : malloc(td->nslots * sizeof *vals);
+	if (!vals)
+		return FX_ENOMEM;
+	int rc = 0;
+	for (uint32_t i = 0; i < td->nslots; i++)
+		vals[i] = td->slots[i].dflt;
+	for (size_t i = 0; i < n && !rc; i++) {
+		long sl = slots[i] ? find_slot(td, slots[i], strlen(slots[i])) : -1;
+		fx_val v;
+		if (sl < 0)
+			rc = api_error(s, FX_ENOTFOUND, "no slot named", slots[i] ? slots[i] : "(null)");
+		else if (fx_val_from_public(&s->atoms, &values[i], &v) != 0)
+			rc = FX_ENOMEM;
+		else if (coerce(s, td->slots[sl].type, v, &vals[sl]) != 0)
+			rc = api_error(s, FX_ETYPE, "value of the wrong type for slot", slots[i]);
+	}
+	fx_fact *f = NULL;
+	if (!rc) {
+		rc = assert_values(s, (uint32_t)t, vals, &f, 0, NULL);
+		if (rc > 0)
+			rc = 0;
+	}
+	if (!rc && id)
+		*id = f ? f->id : 0;
+	if (vals != stackv)
+		free(vals);
+	if (!rc && s->oom)
+		rc = FX_ENOMEM;
+	return rc;
+}
+
+int fx_session_retract(fx_session *s, uint64_t id)
+{
+	if (!s)
+		return FX_EINVAL;
+	fx_fact *f = byid_find(s, id);
+	if (!f)
+		return FX_ENOTFOUND;
+	return retract_fact(s, f, 0);
+}
+
+int fx_session_modify(fx_session *s, uint64_t id, const char *const *slots,
+                      const fx_value *values, size_t n)
+{
+	if (!s || (n && (!slots || !values)))
+		return FX_EINVAL;
+	fx_fact *f = byid_find(s, id);
+	if (!f)
+		return FX_ENOTFOUND;
+	const fx_template_def *td = &s->prog->templates[f->tmpl];
+	fx_val stackv[32];
+	fx_val *vals = td->nslots <= 32 ? stackv : malloc(td->nslots * sizeof *vals);
+	if (!vals)
+		return FX_ENOMEM;
+	memcpy(vals, f->slots, td->nslots * sizeof *vals);
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		long sl = slots[i] ? find_slot(td, slots[i], strlen(slots[i])) : -1;
+		fx_val v;
+		if (sl < 0)
+			rc = api_error(s, FX_ENOTFOUND, "no slot named", slots[i] ? slots[i] : "(null)");
+		else if (fx_val_from_public(&s->atoms, &values[i], &v) != 0)
+			rc = FX_ENOMEM;
+		else if (coerce(s, td->slots[sl].type, v, &vals[sl]) != 0)
+			rc = api_error(s, FX_ETYPE, "value of the wrong type for slot", slots[i]);
+	}
+	if (!rc)
+		rc = modify_fact(s, f, vals);
+	if (vals != stackv)
+		free(vals);
+	return rc;
+}
+
+/* --- facts as text: (template (slot value) ...) ------------------------------------------------ */
+
+static const char *skip_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	return p;
+}
+
+static int is_delim(char c)
+{
+	return c == '\0' || c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '(' || c == ')' ||
+	       c == '"';
+}
+
+/* One value token: a quoted string (escapes \" \\ \n \t) or a bare word. */
+static const char *read_value(fx_session *s, const char *p, fx_buf *text, int *quoted)
+{
+	fx_buf_clear(text);
+	*quoted = 0;
+	if (*p == '"') {
+		*quoted = 1;
+		p++;
+		while (*p && *p != '"') {
+			if (*p == '\\' && p[1]) {
+				p++;
+				fx_buf_putc(text, *p == 'n' ? '\n' : *p == 't' ? '\t' : *p);
+			} else
+				fx_buf_putc(text, *p);
+			p++;
+		}
+		if (*p != '"')
+			return NULL;
+		return p + 1;
+	}
+	const char *start = p;
+	while (!is_delim(*p))
+		p++;
+	if (p == start)
+		return NULL;
+	(void)s;
+	fx_buf_append(text, start, (size_t)(p - start));
+	return p;
+}
+
+static int text_to_val(fx_session *s, fx_type type, const char *t, size_t len, int quoted,
+                       fx_val *out)
+{
+	char *end;
+	switch (type) {
+	case FX_SYMBOL:
+	case FX_STRING: {
+		const fx_atom *a = fx_atoms_intern(&s->atoms, t, len);
+		if (!a)
+			return FX_ENOMEM;
+		*out = fx_val_atom(type, a);
+		return 0;
+	}
+	case FX_INTEGER: {
+		if (quoted || len == 0)
+			return FX_ETYPE;
+		errno = 0;
+		long long v = strtoll(t, &end, 10);
+		if (errno || *end)
+			return FX_ETYPE;
+		*out = fx_val_int(v);
+		return 0;
+	}
+	case FX_FLOAT: {
+		if (quoted || len == 0)
+			return FX_ETYPE;
+		errno = 0;
+		double v = strtod(t, &end);
+		if (errno || *end)
+			return FX_ETYPE;
+		*out = fx_val_float(v);
+		return 0;
+	}
+	case FX_BOOLEAN:
+		if (!quoted && strcmp(t, "true") == 0)
+			*out = fx_val_bool(1);
+		else if (!quoted && strcmp(t, "false") == 0)
+			*out = fx_val_bool(0);
+		else
+			return FX_ETYPE;
+		return 0;
+	default:
+		return FX_ETYPE;
+	}
+}
+
+static int text_error(fx_session *s, const char *text, const char *p, const char *msg)
+{
+	fx_pos pos = {NULL, 1, (uint32_t)(p - text) + 1};
+	fx_error_set(&s->err, "fact-syntax", pos, NULL, "%s", msg);
+	return FX_EINVAL;
+}
+
+int fx_session_assert_text(fx_session *s, const char *text, uint64_t *id)
+{
+	if (!s || !text)
+		return FX_EINVAL;
+	fx_buf word, msg;
+	fx_buf_init(&word);
+	fx_buf_init(&msg);
+	int rc = 0, quoted;
+	fx_val stackv[32], *vals = stackv;
+	const fx_template_def *td = NULL;
+	const char *p = skip_ws(text);
+	if (*p != '(') {
+		rc = text_error(s, text, p, "expected '(' to start a fact");
+		goto done;
+	}
+	p = skip_ws(p + 1);
+	const char *name = p;
+	while (!is_delim(*p))
+		p++;
+	long t = find_template(s, name, (size_t)(p - name));
+	if (t < 0) {
+		fx_buf_printf(&msg, "unknown template '%.*s'", (int)(p - name), name);
+		rc = text_error(s, text, name, fx_buf_cstr(&msg));
+		goto done;
+	}
+	td = &s->prog->templates[t];
+	if (td->nslots > 32 && !(vals = malloc(td->nslots * sizeof *vals))) {
+		rc = FX_ENOMEM;
+		goto done;
+	}
+	for (uint32_t i = 0; i < td->nslots; i++)
+		vals[i] = td->slots[i].dflt;
+	for (;;) {
+		p = skip_ws(p);
+		if (*p == ')')
+			break;
+		if (*p != '(') {
+			rc = text_error(s, text, p, *p ? "expected '(' before a slot or ')' to end the fact"
+			                                : "missing ')' at the end of the fact");
+			goto done;
+		}
+		p = skip_ws(p + 1);
+		const char *sname = p;
+		while (!is_delim(*p))
+			p++;
+		long sl = find_slot(td, sname, (size_t)(p - sname));
+		if (sl < 0) {
+			fx_buf_printf(&msg, "template %s has no slot '%.*s'", td->name, (int)(p - sname), sname);
+			rc = text_error(s, text, sname, fx_buf_cstr(&msg));
+			goto done;
+		}
+		p = skip_ws(p);
+		const char *vstart = p;
+		p = read_value(s, p, &word, &quoted);
+		if (!p) {
+			rc = text_error(s, text, vstart, "expected a value");
+			goto done;
+		}
+		int r = text_to_val(s, td->slots[sl].type, fx_buf_cstr(&word), word.len, quoted, &vals[sl]);
+		if (r == FX_ENOMEM) {
+			rc = r;
+			goto done;
+		}
+		if (r) {
+			fx_buf_printf(&msg, "slot %s of %s is %s, not '%s'", td->slots[sl].name, td->name,
+			              fx_type_name(td->slots[sl].type), fx_buf_cstr(&word));
+			rc = text_error(s, text, vstart, fx_buf_cstr(&msg));
+			goto done;
+		}
+		p = skip_ws(p);
+		if (*p != ')') {
+			rc = text_error(s, text, p, "expected ')' after the slot's value");
+			goto done;
+		}
+		p++;
+	}
+	p = skip_ws(p + 1);
+	if (*p) {
+		rc = text_error(s, text, p, "unexpected text after the fact");
+		goto done;
+	}
+	fx_fact *f = NULL;
+	rc = assert_values(s, (uint32_t)t, vals, &f, 0, NULL);
+	if (rc > 0)
+		rc = 0;
+	if (!rc && id)
+		*id = f ? f->id : 0;
+done:
+	if (vals != stackv)
+		free(vals);
+	fx_buf_dispose(&word);
+	fx_buf_dispose(&msg);
+	return rc;
+}
+
+/* --- inspection ---------------------------------------------------------------------------- */
+
+int fx_session_fact_next(const fx_session *s, uint64_t after, uint64_t *id)
+{
+	if (!s || !id)
+		return 0;
+	const fx_fact *f;
+	if (after == 0)
+		f = s->first;
+	else {
+		f = byid_find(s, after);
+		if (f)
+			f = f->next;
+		else
+			for (f = s->first; f && f->id <= after; f = f->next)
+				;
+	}
+	if (!f)
+		return 0;
+	*id = f->id;
+	return 1;
+}
+
+long fx_session_fact_template(const fx_session *s, uint64_t id)
+{
+	const fx_fact *f = s ? byid_find(s, id) : NULL;
+	return f ? (long)f->tmpl : -1;
+}
+
+int fx_session_fact_slot(const fx_session *s, uint64_t id, size_t slot, fx_value *out)
+{
+	const fx_fact *f = s ? byid_find(s, id) : NULL;
+	if (!f || !out)
+		return FX_ENOTFOUND;
+	if (slot >= s->prog->templates[f->tmpl].nslots)
+		return FX_EINVAL;
+	*out = fx_val_public(f->slots[slot]);
+	return 0;
+}
+
+size_t fx_session_fact_count(const fx_session *s)
+{
+	return s ? s->nfacts : 0;
+}
+
+int fx_session_fact_format(const fx_session *s, uint64_t id, char *buf, size_t size)
+{
+	const fx_fact *f = s ? byid_find(s, id) : NULL;
+	if (!f)
+		return FX_ENOTFOUND;
+	const fx_template_def *td = &s->prog->templates[f->tmpl];
+	fx_buf b;
+	fx_buf_init(&b);
+	fx_buf_printf(&b, "(%s", td->name);
+	for (uint32_t i = 0; i < td->nslots; i++) {
+		fx_buf_printf(&b, " (%s ", td->slots[i].name);
+		fx_val_format(&b, f->slots[i], 1);
+		fx_buf_putc(&b, ')');
+	}
+	fx_buf_putc(&b, ')');
+	if (b.oom) {
+		fx_buf_dispose(&b);
+		return FX_ENOMEM;
+	}
+	if (size) {
+		size_t n = b.len < size - 1 ? b.len : size - 1;
+		memcpy(buf, b.data, n);
+		buf[n] = '\0';
+	}
+	int len = (int)b.len;
+	fx_buf_dispose(&b);
+	return len;
+}
+
+size_t fx_session_agenda_count(const fx_session *s)
+{
+	return s ? s->agenda.count : 0;
+}
+
+int fx_session_agenda_get(const fx_session *s, size_t i, long *rule, const uint64_t **facts,
+                          size_t *nfacts)
+{
+	if (!s || i >= s->agenda.count)
+		return FX_EINVAL;
+	const fx_token *t = NULL;
+	size_t k = 0;
+	for (uint32_t l = 0; l < s->agenda.nlevels && !t; l++)
+		for (const fx_token *x = s->agenda.head[l]; x; x = x->a_next)
+			if (k++ == i) {
+				t = x;
+				break;
+			}
+	if (!t)
+		return FX_EINVAL;
+	if (rule)
+		*rule = (long)t->node->rule->index;
+	size_t n;
+	/* the id buffer is scratch space: casting away const is the price of a const inspector */
+	const uint64_t *ids = fx_session_token_ids((fx_session *)(uintptr_t)s, t, &n);
+	if (facts)
+		*facts = ids;
+	if (nfacts)
+		*nfacts = n;
+	return 0;
+}

@@ -1,0 +1,116 @@
+/* session.h: a session's state (working memory, run-time Rete memories, agenda) shared by
+ * session.c, rete.c and agenda.c. Single-threaded; the kb it runs is shared and read-only. */
+#ifndef FX_SESSION_H
+#define FX_SESSION_H
+
+#include "fixit.h"
+#include "kb.h"
+#include "rete.h"
+#include "diag.h"
+#include "buf.h"
+
+/* One hashed view of a memory (alpha index or beta left memory). */
+typedef struct fx_htab {
+	void **buckets;            /* heads of bucket lists; nbuckets is a power of two */
+	uint32_t nbuckets;
+	uint32_t count;
+} fx_htab;
+
+/* An alpha memory's run-time contents. */
+typedef struct fx_amem_rt {
+	fx_aentry *head;           /* every entry, newest first */
+	uint32_t count;
+	fx_htab *index;            /* one per hashed view (amem->nindex) */
+} fx_amem_rt;
+
+/* Membership of one fact in one alpha memory, with its links in each hashed view. */
+typedef struct fx_hlink {
+	struct fx_aentry *next, *prev;
+	uint32_t hash;
+} fx_hlink;
+
+struct fx_aentry {
+	fx_fact *fact;
+	const fx_amem *amem;
+	fx_aentry *next, *prev;    /* all entries of the memory */
+	fx_aentry *f_next;         /* the fact's other memberships */
+	fx_hlink hl[];             /* one per hashed view */
+};
+
+/* A beta node's run-time left memory. */
+typedef struct fx_bmem_rt {
+	fx_htab tab;
+} fx_bmem_rt;
+
+/* Size-class free lists, so the churn of tokens and entries does not hit malloc. */
+typedef struct fx_pool {
+	void **free;               /* per class of 16 bytes */
+	uint32_t nclasses;
+	size_t live;               /* bytes handed out, for statistics */
+	size_t peak;
+} fx_pool;
+
+typedef struct fx_agenda {
+	fx_token **head, **tail;   /* per salience level */
+	uint32_t nlevels;
+	uint32_t count;
+	uint64_t seq;              /* activation counter */
+} fx_agenda;
+
+#define FX_RECENT_RING 1024
+
+struct fx_session {
+	fx_kb *kb;
+	const fx_program *prog;
+	const fx_net *net;
+	fx_atoms atoms;            /* texts made at run time (parent: the kb's) */
+	fx_pool pool;
+	/* working memory */
+	uint64_t next_id;
+	uint64_t clock;            /* recency tags */
+	fx_fact **byid;            /* open addressing on id */
+	uint32_t byid_cap, nfacts;
+	fx_fact **dups;            /* content hash table, chained through dup_next */
+	uint32_t dups_cap;
+	fx_fact *first, *last;     /* live facts in id order */
+	/* rete */
+	fx_amem_rt *amems;
+	fx_bmem_rt *bmems;
+	fx_token **roots;          /* per rule */
+	fx_agenda agenda;
+	fx_strategy strategy;
+	/* running */
+	uint64_t firings;
+	uint64_t default_limit;
+	int halted;
+	int firing;                /* inside an activation's actions */
+	uint32_t recent[FX_RECENT_RING]; /* rule index of recent firings, for cycle reports */
+	/* callbacks */
+	fx_trace_fn trace;
+	void *trace_ud;
+	fx_output_fn output;
+	void *output_ud;
+	/* errors and scratch */
+	fx_error err;
+	fx_buf msg;
+	uint64_t *idbuf;           /* fact ids handed out by agenda_get and traces */
+	size_t idcap;
+	int oom;                   /* an allocation failed inside the network: state is suspect */
+	uint64_t match_errors;     /* expression errors while matching (each fails its test) */
+};
+
+void *fx_pool_alloc(fx_pool *p, size_t size);
+void fx_pool_free(fx_pool *p, void *ptr, size_t size);
+
+/* Agenda (agenda.c) */
+int fx_agenda_init(fx_agenda *a, uint32_t nlevels);
+void fx_agenda_dispose(fx_agenda *a);
+void fx_agenda_add(fx_session *s, fx_token *t);
+void fx_agenda_remove(fx_session *s, fx_token *t);
+fx_token *fx_agenda_pop(fx_session *s);
+
+/* Trace helpers (session.c) */
+void fx_session_emit(fx_session *s, fx_event ev, const fx_fact *f, const fx_token *t);
+const uint64_t *fx_session_token_ids(fx_session *s, const fx_token *t, size_t *n);
+
+#endif

@@ -1,0 +1,480 @@
+/* test_rete.c: the inference engine through the public API: joins, negation (also under
+ * retraction), exists, tests, modify, salience and strategies, refraction, the firing limit,
+ * halt, duplicates and runtime errors. Each program is a small YAML knowledge base. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fixit.h"
+
+static void print_diag(const fx_diag *d, void *ud)
+{
+	(void)ud;
+	fprintf(stderr, "%s:%u:%u: %s [%s]\n", d->file ? d->file : "?", d->line, d->col, d->message,
+	        d->code);
+}
+
+static fx_kb *load(const char *yaml)
+{
+	fx_load_opts o;
+	memset(&o, 0, sizeof o);
+	o.diag = print_diag;
+	fx_kb *kb = NULL;
+	int rc = fx_kb_load_buffer(&kb, "test.yaml", yaml, strlen(yaml), &o);
+	if (rc != 0)
+		fprintf(stderr, "load failed: %s\n", fx_strerror(rc));
+	assert_int_equal(rc, 0);
+	assert_non_null(kb);
+	return kb;
+}
+
+static fx_session *session(fx_kb *kb)
+{
+	fx_session *s = NULL;
+	assert_int_equal(fx_session_new(&s, kb), 0);
+	fx_kb_free(kb); /* the session keeps its own reference */
+	return s;
+}
+
+static uint64_t run(fx_session *s)
+{
+	uint64_t n = 0;
+	int rc = fx_session_run(s, 0, &n);
+	if (rc != 0 && rc != FX_EHALT)
+		fprintf(stderr, "run: %s: %s\n", fx_strerror(rc), fx_session_last_error(s)->message);
+	assert_true(rc == 0 || rc == FX_EHALT);
+	return n;
+}
+
+static uint64_t add(fx_session *s, const char *text)
+{
+	uint64_t id = 0;
+	int rc = fx_session_assert_text(s, text, &id);
+	if (rc != 0)
+		fprintf(stderr, "assert %s: %s\n", text, fx_session_last_error(s)->message);
+	assert_int_equal(rc, 0);
+	return id;
+}
+
+/* Number of facts of template `tmpl` whose text contains `needle` (NULL: all). */
+static int count(fx_session *s, const char *tmpl, const char *needle)
+{
+	long t = fx_kb_template_find(NULL, tmpl); /* NULL kb: -1, exercised on purpose */
+	assert_int_equal(t, -1);
+	int n = 0;
+	uint64_t id = 0;
+	char buf[512], head[64];
+	snprintf(head, sizeof head, "(%s ", tmpl);
+	while (fx_session_fact_next(s, id, &id)) {
+		fx_session_fact_format(s, id, buf, sizeof buf);
+		if (strncmp(buf, head, strlen(head)) == 0 && (!needle || strstr(buf, needle)))
+			n++;
+	}
+	return n;
+}
+
+/* Output of `print` actions, collected. */
+typedef struct out {
+	char text[4096];
+	size_t len;
+} out;
+
+static void collect(fx_session *s, const char *text, size_t len, void *ud)
+{
+	(void)s;
+	out *o = ud;
+	if (o->len + len < sizeof o->text) {
+		memcpy(o->text + o->len, text, len);
+		o->len += len;
+		o->text[o->len] = '\0';
+	}
+}
+
+static const char *family =
+	"templates:\n"
+	"  - id: parent\n"
+	"    slots: {of: symbol, is: symbol}\n"
+	"  - id: grandparent\n"
+	"    slots: {of: symbol, is: symbol}\n"
+	"rules:\n"
+	"  - id: gp\n"
+	"    when:\n"
+	"      - parent: {of: \"?c\", is: \"?p\"}\n"
+	"      - parent: {of: \"?p\", is: \"?g\"}\n"
+	"    then:\n"
+	"      - assert: {grandparent: {of: \"?c\", is: \"?g\"}}\n";
+
+static void test_join_variables(void **state)
+{
+	(void)state;
+	fx_session *s = session(load(family));
+	add(s, "(parent (of ann) (is bob))");
+	add(s, "(parent (of bob) (is cid))");
+	add(s, "(parent (of bob) (is dee))");
+	add(s, "(parent (of eve) (is fay))");
+	assert_int_equal(run(s), 2);
+	assert_int_equal(count(s, "grandparent", NULL), 2);
+	assert_int_equal(count(s, "grandparent", "(of ann) (is cid)"), 1);
+	assert_int_equal(count(s, "grandparent", "(of ann) (is dee)"), 1);
+	fx_session_free(s);
+}
+
+static void test_join_incremental_retract(void **state)
+{
+	(void)state;
+	fx_session *s = session(load(family));
+	uint64_t a = add(s, "(parent (of ann) (is bob))");
+	add(s, "(parent (of bob) (is cid))");
+	assert_int_equal(fx_session_agenda_count(s), 1);
+	assert_int_equal(fx_session_retract(s, a), 0);
+	assert_int_equal(fx_session_agenda_count(s), 0);
+	assert_int_equal(run(s), 0);
+	assert_int_equal(fx_session_retract(s, a), FX_ENOTFOUND);
+	fx_session_free(s);
+}
+
+static const char *negation =
+	"templates:\n"
+	"  - id: item\n"
+	"    slots: {name: symbol}\n"
+	"  - id: blocked\n"
+	"    slots: {name: symbol}\n"
+	"  - id: ok\n"
+	"    slots: {name: symbol}\n"
+	"rules:\n"
+	"  - id: free\n"
+	"    when:\n"
+	"      - item: {name: \"?n\"}\n"
+	"      - not: {blocked: {name: \"?n\"}}\n"
+	"    then:\n"
+	"      - assert: {ok: {name: \"?n\"}}\n";
+
+static void test_not_under_retraction(void **state)
+{
+	(void)state;
+	fx_session *s = session(load(negation));
+	add(s, "(item (name a))");
+	uint64_t b1 = add(s, "(blocked (name b))");
+	uint64_t b2 = add(s, "(blocked (name b))"); /* duplicate: the same fact */
+	assert_int_equal(b1, b2);
+	add(s, "(item (name b))");
+	assert_int_equal(fx_session_agenda_count(s), 1); /* only a */
+	/* Retracting the blocker lets b through; asserting it again takes b back. */
+	assert_int_equal(fx_session_retract(s, b1), 0);
+	assert_int_equal(fx_session_agenda_count(s), 2);
+	uint64_t b3 = add(s, "(blocked (name b))");
+	assert_true(b3 != b1);
+	assert_int_equal(fx_session_agenda_count(s), 1);
+	assert_int_equal(run(s), 1);
+	assert_int_equal(count(s, "ok", "(name a)"), 1);
+	assert_int_equal(count(s, "ok", "(name b)"), 0);
+	fx_session_free(s);
+}
+
+static const char *ncc =
+	"templates:\n"
+	"  - id: person\n"
+	"    slots: {name: symbol}\n"
+	"  - id: owns\n"
+	"    slots: {who: symbol, what: symbol}\n"
+	"  - id: kind\n"
+	"    slots: {what: symbol, is: symbol}\n"
+	"  - id: petless\n"
+	"    slots: {name: symbol}\n"
+	"  - id: has-pet\n"
+	"    slots: {name: symbol}\n"
+	"rules:\n"
+	"  - id: no-pet\n"
+	"    when:\n"
+	"      - person: {name: \"?p\"}\n"
+	"      - not:\n"
+	"          - owns: {who: \"?p\", what: \"?x\"}\n"
+	"          - kind: {what: \"?x\", is: pet}\n"
+	"    then:\n"
+	"      - assert: {petless: {name: \"?p\"}}\n"
+	"  - id: some-pet\n"
+	"    when:\n"
+	"      - person: {name: \"?p\"}\n"
+	"      - exists:\n"
+	"          - owns: {who: \"?p\", what: \"?x\"}\n"
+	"          - kind: {what: \"?x\", is: pet}\n"
+	"    then:\n"
+	"      - assert: {has-pet: {name: \"?p\"}}\n";
+
+static void test_not_conjunction_and_exists(void **state)
+{
+	(void)state;
+	fx_session *s = session(load(ncc));
+	add(s, "(person (name ann))");
+	add(s, "(person (name bob))");
+	add(s, "(owns (who ann) (what rex))");
+	add(s, "(owns (who ann) (what tom))");
+	uint64_t k1 = add(s, "(kind (what rex) (is pet))");
+	add(s, "(kind (what tom) (is pet))");
+	add(s, "(owns (who bob) (what car))");
+	/* ann has two pets: exists fires once; bob has none. */
+	assert_int_equal(fx_session_agenda_count(s), 2);
+	/* Withdrawing one pet changes nothing; the second one too flips ann. */
+	assert_int_equal(fx_session_retract(s, k1), 0);
+	assert_int_equal(fx_session_agenda_count(s), 2);
+	uint64_t id = 0;
+	int found = 0;
+	while (fx_session_fact_next(s, id, &id)) {
+		char buf[128];
+		fx_session_fact_format(s, id, buf, sizeof buf);
+		if (strcmp(buf, "(kind (what tom) (is pet))") == 0) {
+			assert_int_equal(fx_session_retract(s, id), 0);
+			found = 1;
+			break;
+		}
+	}
+	assert_true(found);
+	assert_int_equal(run(s), 2);
+	assert_int_equal(count(s, "petless", NULL), 2);
+	assert_int_equal(count(s, "has-pet", NULL), 0);
+	fx_session_free(s);
+}
+
+static const char *counter =
+	"templates:\n"
+	"  - id: counter\n"
+	"    slots: {n: integer, limit: integer}\n"
+	"rules:\n"
+	"  - id: tick\n"
+	"    when:\n"
+	"      - as: ?c\n"
+	"        counter: {n: \"?n\", limit: \"> ?n\"}\n"
+	"    then:\n"
+	"      - modify: ?c\n"
+	"        set: {n: \"= ?n + 1\"}\n"
+	"facts:\n"
+	"  - counter: {n: 0, limit: 1000}\n";
+
+static void test_modify_keeps_id_and_refires(void **state)
+{
+	(void)state;
+	fx_session *s = session(load(counter));
+	uint64_t id = 0;
+	assert_true(fx_session_fact_next(s, 0, &id));
+	assert_int_equal(run(s), 1000);
+	uint64_t id2 = 0;
+	assert_true(fx_session_fact_next(s, 0, &id2));
+	assert_int_equal(id, id2);
+	fx_value v;
+	assert_int_equal(fx_session_fact_slot(s, id, 0, &v), 0);
+	assert_int_equal(v.type, FX_INTEGER);
+	assert_int_equal(v.u.i, 1000);
+	assert_int_equal(fx_session_fact_count(s), 1);
+	fx_session_free(s);
+}
+
+static void test_firing_limit_names_the_cycle(void **state)
+{
+	(void)state;
+	fx_session *s = session(load(counter));
+	uint64_t n = 0;
+	assert_int_equal(fx_session_run(s, 10, &n), FX_ELIMIT);
+	assert_int_equal(n, 10);
+	const fx_diag *d = fx_session_last_error(s);
+	assert_non_null(strstr(d->message, "tick"));
+	assert_string_equal(d->code, "firing-limit");
+	/* The default limit applies too. */
+	fx_session_set_default_limit(s, 25);
+	assert_int_equal(fx_session_run(s, 0, &n), FX_ELIMIT);
+	assert_int_equal(n, 25);
+	fx_session_free(s);
+}
+
+static const char *salience =
+	"templates:\n"
+	"  - id: go\n"
+	"    slots: {n: integer}\n"
+	"rules:\n"
+	"  - id: low\n"
+	"    salience: -5\n"
+	"    when: [{go: {n: \"?n\"}}]\n"
+	"    then: [{print: [\"low \", \"?n\", \"\\n\"]}]\n"
+	"  - id: high\n"
+	"    salience: 10\n"
+	"    when: [{go: {n: \"?n\"}}]\n"
+	"    then: [{print: [\"high \", \"?n\", \"\\n\"]}]\n"
+	"  - id: mid\n"
+	"    when: [{go: {n: \"?n\"}}]\n"
+	"    then: [{print: [\"mid \", \"?n\", \"\\n\"]}]\n";
+
+static void test_salience_and_strategies(void **state)
+{
+	(void)state;
+	out o;
+	memset(&o, 0, sizeof o);
+	fx_session *s = session(load(salience));
+	fx_session_set_output(s, collect, &o);
+	add(s, "(go (n 1))");
+	add(s, "(go (n 2))");
+	assert_int_equal(run(s), 6);
+	/* depth: within a salience level the newest activation first */
+	assert_string_equal(o.text, "high 2\nhigh 1\nmid 2\nmid 1\nlow 2\nlow 1\n");
+	assert_int_equal(fx_session_reset(s), 0);
+	memset(&o, 0, sizeof o);
+	fx_session_set_strategy(s, FX_STRATEGY_BREADTH);
+	add(s, "(go (n 1))");
+	add(s, "(go (n 2))");
+	assert_int_equal(run(s), 6);
+	assert_string_equal(o.text, "high 1\nhigh 2\nmid 1\nmid 2\nlow 1\nlow 2\n");
+	fx_session_free(s);
+}
+
+static void test_refraction(void **state)
+{
+	(void)state;
+	fx_session *s = session(load(family));
+	add(s, "(parent (of ann) (is bob))");
+	add(s, "(parent (of bob) (is cid))");
+	assert_int_equal(run(s), 1);
+	/* Nothing changed: the same activation never fires again. */
+	assert_int_equal(run(s), 0);
+	/* A new fact that completes another match fires only that one. */
+	add(s, "(parent (of bob) (is dee))");
+	assert_int_equal(run(s), 1);
+	assert_int_equal(count(s, "grandparent", NULL), 2);
+	fx_session_free(s);
+}
+
+static const char *tests_and_halt =
+	"templates:\n"
+	"  - id: n\n"
+	"    slots: {v: integer}\n"
+	"  - id: big\n"
+	"    slots: {v: integer}\n"
+	"rules:\n"
+	"  - id: pick\n"
+	"    when:\n"
+	"      - n: {v: \"?v\"}\n"
+	"      - test: \"?v * 2 > 10 and ?v != 7\"\n"
+	"    then:\n"
+	"      - assert: {big: {v: \"?v\"}}\n"
+	"  - id: stop\n"
+	"    salience: 100\n"
+	"    when:\n"
+	"      - n: {v: 99}\n"
+	"    then:\n"
+	"      - halt\n";
+
+static void test_test_ce_and_halt(void **state)
+{
+	(void)state;
+	fx_session *s = session(load(tests_and_halt));
+	for (int i = 1; i <= 9; i++) {
+		char buf[64];
+		snprintf(buf, sizeof buf, "(n (v %d))", i);
+		add(s, buf);
+	}
+	assert_int_equal(run(s), 3); /* 6, 8, 9 */
+	assert_int_equal(count(s, "big", NULL), 3);
+	assert_int_equal(count(s, "big", "(v 7)"), 0);
+	add(s, "(n (v 99))");
+	uint64_t n = 0;
+	assert_int_equal(fx_session_run(s, 0, &n), FX_EHALT);
+	assert_int_equal(n, 1);
+	assert_int_equal(fx_session_agenda_count(s), 1); /* pick for 99 still waits */
+	fx_session_free(s);
+}
+
+static const char *div_zero =
+	"templates:\n"
+	"  - id: n\n"
+	"    slots: {v: integer, r: integer}\n"
+	"rules:\n"
+	"  - id: divide\n"
+	"    when:\n"
+	"      - as: ?f\n"
+	"        n: {v: \"?v\", r: 0}\n"
+	"    then:\n"
+	"      - modify: ?f\n"
+	"        set: {r: \"= 100 / ?v\"}\n";
+
+static void test_runtime_error_names_rule(void **state)
+{
+	(void)state;
+	fx_session *s = session(load(div_zero));
+	add(s, "(n (v 0) (r 0))");
+	uint64_t n = 0;
+	assert_int_equal(fx_session_run(s, 0, &n), FX_ERUNTIME);
+	const fx_diag *d = fx_session_last_error(s);
+	assert_string_equal(d->rule, "divide");
+	assert_int_equal(d->line, 11);
+	assert_true(d->col > 0);
+	fx_session_free(s);
+}
+
+static void test_retract_action_and_trace(void **state)
+{
+	(void)state;
+	static const char *prog =
+		"templates:\n"
+		"  - id: job\n"
+		"    slots: {name: symbol, done: boolean}\n"
+		"rules:\n"
+		"  - id: finish\n"
+		"    when:\n"
+		"      - as: ?j\n"
+		"        job: {name: \"?n\", done: false}\n"
+		"    then:\n"
+		"      - retract: ?j\n"
+		"      - assert: {job: {name: \"?n\", done: true}}\n";
+	fx_session *s = session(load(prog));
+	add(s, "(job (name a) (done false))");
+	add(s, "(job (name b) (done false))");
+	assert_int_equal(run(s), 2);
+	assert_int_equal(count(s, "job", "(done false)"), 0);
+	assert_int_equal(count(s, "job", "(done true)"), 2);
+	fx_session_free(s);
+}
+
+static void test_api_errors(void **state)
+{
+	(void)state;
+	fx_session *s = session(load(family));
+	uint64_t id;
+	assert_int_equal(fx_session_assert_text(s, "(nosuch (a b))", &id), FX_EINVAL);
+	assert_non_null(strstr(fx_session_last_error(s)->message, "nosuch"));
+	assert_int_equal(fx_session_assert_text(s, "(parent (age 3))", &id), FX_EINVAL);
+	assert_int_equal(fx_session_assert_text(s, "(parent (of a)", &id), FX_EINVAL);
+	assert_int_equal(fx_session_assert_text(s, "parent", &id), FX_EINVAL);
+	const char *slots[] = {"of", "is"};
+	fx_value vals[] = {fx_value_symbol("x"), fx_value_symbol("y")};
+	assert_int_equal(fx_session_assert(s, "parent", slots, vals, 2, &id), 0);
+	assert_int_equal(fx_session_fact_count(s), 1);
+	assert_int_equal(fx_session_assert(s, "nope", slots, vals, 2, &id), FX_ENOTFOUND);
+	fx_value iv = fx_value_integer(3);
+	assert_int_equal(fx_session_modify(s, id, slots, &iv, 1), 0); /* coerced to symbol "3" */
+	char buf[128];
+	fx_session_fact_format(s, id, buf, sizeof buf);
+	assert_string_equal(buf, "(parent (of 3) (is y))");
+	fx_session_free(NULL);
+	fx_session_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_join_variables),
+		cmocka_unit_test(test_join_incremental_retract),
+		cmocka_unit_test(test_not_under_retraction),
+		cmocka_unit_test(test_not_conjunction_and_exists),
+		cmocka_unit_test(test_modify_keeps_id_and_refires),
+		cmocka_unit_test(test_firing_limit_names_the_cycle),
+		cmocka_unit_test(test_salience_and_strategies),
+		cmocka_unit_test(test_refraction),
+		cmocka_unit_test(test_test_ce_and_halt),
+		cmocka_unit_test(test_runtime_error_names_rule),
+		cmocka_unit_test(test_retract_action_and_trace),
+		cmocka_unit_test(test_api_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
