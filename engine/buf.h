@@ -18,7 +18,7 @@ void fx_buf_append(fx_buf *b, const char *s, size_t len);
 void fx_buf_puts(fx_buf *b, const char *s);
 void fx_buf_putc(fx_buf *b, char c);
 void fx_buf_printf(fx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void fx_buf_vprintf(fx_buf *b, const char *fmt, va_list ap);
+void fx_buf_vprintf(fx_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Always a valid C string (empty if nothing was appended or memory ran out). */
 const char *fx_buf_cstr(fx_buf *b);
 

@@ -1,0 +1,190 @@
+/* test_regex.c: unit tests for regex.c: matching, flags, byte semantics on invalid UTF-8,
+ * compile errors with their offset, the match limits, and use from several threads. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "fixit.h"
+#include "regex.h"
+
+static fx_regex *compile(const char *pat, unsigned flags)
+{
+	fx_buf err;
+	fx_buf_init(&err);
+	size_t off;
+	fx_regex *re = fx_regex_new(pat, strlen(pat), flags, &err, &off);
+	if (!re)
+		print_error("compiling '%s': %s at %zu\n", pat, fx_buf_cstr(&err), off);
+	fx_buf_dispose(&err);
+	assert_non_null(re);
+	return re;
+}
+
+static int match(const fx_regex *re, const char *s)
+{
+	return fx_regex_match(re, s, strlen(s));
+}
+
+static void test_match_basic(void **state)
+{
+	(void)state;
+	fx_regex *re = compile("not enough (space|storage)", 0);
+	assert_int_equal(match(re, "error: not enough space left"), 1);
+	assert_int_equal(match(re, "not enough storage"), 1);
+	assert_int_equal(match(re, "not enough memory"), 0);
+	assert_int_equal(match(re, "NOT ENOUGH SPACE"), 0);
+	assert_string_equal(fx_regex_source(re), "not enough (space|storage)");
+	fx_regex_free(re);
+
+	/* The subject's length is honoured, not its NUL. */
+	re = compile("b$", 0);
+	assert_int_equal(fx_regex_match(re, "abc", 2), 1);
+	assert_int_equal(fx_regex_match(re, "abc", 3), 0);
+	assert_int_equal(fx_regex_match(re, "a\0b", 3), 1);
+	fx_regex_free(re);
+
+	re = compile("^$", 0);
+	assert_int_equal(fx_regex_match(re, NULL, 0), 1);
+	fx_regex_free(re);
+	fx_regex_free(NULL);
+}
+
+static void test_flags(void **state)
+{
+	(void)state;
+	fx_regex *re = compile("hello", FX_RE_CASELESS);
+	assert_int_equal(match(re, "say HeLLo"), 1);
+	fx_regex_free(re);
+
+	re = compile("^two$", 0);
+	assert_int_equal(match(re, "one\ntwo\nthree"), 0);
+	fx_regex_free(re);
+	re = compile("^two$", FX_RE_MULTILINE);
+	assert_int_equal(match(re, "one\ntwo\nthree"), 1);
+	fx_regex_free(re);
+
+	re = compile("a.b", 0);
+	assert_int_equal(match(re, "a\nb"), 0);
+	fx_regex_free(re);
+	re = compile("a.b", FX_RE_DOTALL);
+	assert_int_equal(match(re, "a\nb"), 1);
+	fx_regex_free(re);
+
+	re = compile("a b  c # comment", FX_RE_EXTENDED);
+	assert_int_equal(match(re, "abc"), 1);
+	assert_int_equal(match(re, "a b c"), 0);
+	fx_regex_free(re);
+}
+
+static void test_bytes_not_utf(void **state)
+{
+	(void)state;
+	/* Invalid UTF-8 in the subject is fine: matching is by byte. */
+	fx_regex *re = compile("caf\xc3\xa9", 0);
+	assert_int_equal(match(re, "\xff\xfe caf\xc3\xa9 \xc3"), 1);
+	fx_regex_free(re);
+	re = compile("^.{2}$", 0);
+	assert_int_equal(match(re, "\xc3\xa9"), 1); /* two bytes, one character */
+	fx_regex_free(re);
+
+	fx_buf err;
+	fx_buf_init(&err);
+	size_t off = 99;
+	assert_null(fx_regex_new("(*UTF)x", 7, 0, &err, &off));
+	assert_true(err.len > 0);
+	fx_buf_dispose(&err);
+}
+
+static void test_bad_pattern_reports_offset(void **state)
+{
+	(void)state;
+	fx_buf err;
+	fx_buf_init(&err);
+	size_t off = 99;
+	assert_null(fx_regex_new("ab(cd", 5, 0, &err, &off));
+	assert_int_equal(off, 5);
+	assert_non_null(strstr(fx_buf_cstr(&err), "missing closing parenthesis"));
+	fx_buf_clear(&err);
+	assert_null(fx_regex_new("a[z-a]", 6, 0, &err, &off));
+	assert_int_equal(off, 4);
+	assert_non_null(strstr(fx_buf_cstr(&err), "range out of order"));
+	fx_buf_clear(&err);
+	assert_null(fx_regex_new("x**", 3, 0, &err, &off));
+	assert_int_equal(off, 2);
+	fx_buf_dispose(&err);
+	/* err and erroffset may be NULL. */
+	assert_null(fx_regex_new("(", 1, 0, NULL, NULL));
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_catastrophic_pattern_hits_limit(void **state)
+{
+	(void)state;
+	char subject[64];
+	memset(subject, 'a', 40);
+	subject[40] = 'b';
+	subject[41] = '\0';
+	const char *pats[] = { "(a+)+$", "(a|aa)+$", "(a|a)+$", "(?:a+)+(?:x|y)" };
+	for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+		fx_regex *re = compile(pats[i], 0);
+		double t0 = now();
+		assert_int_equal(match(re, subject), FX_ELIMIT);
+		assert_true(now() - t0 < 2.0);
+		/* The thread's match data is usable again after a limit hit. */
+		assert_int_equal(match(re, "aaa"), i < 3 ? 1 : 0);
+		fx_regex_free(re);
+	}
+}
+
+static fx_regex *shared_re;
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	intptr_t bad = 0;
+	for (int i = 0; i < 2000; i++) {
+		bad += fx_regex_match(shared_re, "id-12345", 8) != 1;
+		bad += fx_regex_match(shared_re, "id-x", 4) != 0;
+	}
+	return (void *)bad;
+}
+
+static void test_threads_share_a_regex(void **state)
+{
+	(void)state;
+	shared_re = compile("^id-[0-9]+$", 0);
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, worker, NULL), 0);
+	for (int i = 0; i < 4; i++) {
+		void *bad;
+		assert_int_equal(pthread_join(th[i], &bad), 0);
+		assert_null(bad);
+	}
+	fx_regex_free(shared_re);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_match_basic),
+		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_bytes_not_utf),
+		cmocka_unit_test(test_bad_pattern_reports_offset),
+		cmocka_unit_test(test_catastrophic_pattern_hits_limit),
+		cmocka_unit_test(test_threads_share_a_regex),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
