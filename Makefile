@@ -23,7 +23,8 @@ CALLGRIND ?=
 OPT ?= -O2 -g
 
 # --- Flags -----------------------------------------------------------------------------------
-STD := -std=c11 -D_POSIX_C_SOURCE=200809L
+# X/Open 7 is POSIX.1-2008 plus the XSI functions we use (realpath).
+STD := -std=c11 -D_XOPEN_SOURCE=700
 # The warning set; the tree builds with none of them.
 #   -Wall -Wextra -Wpedantic  the baseline, and no GNU extensions slipping in
 #   -Wshadow                  a local hiding another name is a bug waiting to happen

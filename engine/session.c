@@ -310,8 +310,9 @@ static int assert_values(fx_session *s, uint32_t tmpl, const fx_val *v, fx_fact 
 		fx_pool_free(&s->pool, f, fact_size(s, tmpl));
 		return FX_ENOMEM;
 	}
-	if (s->trace && !replace)
-		fx_session_emit(s, FX_EV_ASSERT, f, NULL);
+	/* modify's event goes out here too, so it precedes the activations it causes */
+	if (s->trace)
+		fx_session_emit(s, replace ? FX_EV_MODIFY : FX_EV_ASSERT, f, NULL);
 	int rc = fx_rete_assert(s, f);
 	if (out)
 		*out = f;
@@ -355,8 +356,6 @@ static int modify_fact(fx_session *s, fx_fact *f, const fx_val *v)
 	holder.next = prev ? prev->next : s->first;
 	fx_fact *nf = NULL;
 	int rc2 = assert_values(s, tmpl, v, &nf, id, &holder);
-	if (s->trace && nf && rc2 == 0)
-		fx_session_emit(s, FX_EV_MODIFY, nf, NULL);
 	fact_unref(s, f);
 	return rc ? rc : rc2 < 0 ? rc2 : 0;
 }

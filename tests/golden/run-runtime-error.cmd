@@ -1,0 +1,1 @@
+fixit run tests/golden/data/run-divide.yaml

@@ -1,0 +1,1 @@
+fixit --version && fixit version

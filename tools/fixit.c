@@ -1,0 +1,275 @@
+/* fixit.c: entry point of the fixit command-line tool. The command table below is the one
+ * place a command is declared: dispatch, `fixit --help`, `fixit help CMD` and `fixit CMD --help`
+ * all read it. The commands themselves live in cli_*.c; all of them use the public API only. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int version_main(const cli_command *cmd, int argc, char **argv);
+static int help_main(const cli_command *cmd, int argc, char **argv);
+
+static const cli_opt run_opts[] = {
+	{'f', 'f', "facts", CLI_ARG_REQUIRED, "FILE",
+	 "assert the facts in FILE ('-': stdin); repeatable"},
+	{'t', 0, "trace", CLI_ARG_OPTIONAL, "all",
+	 "trace fact changes and firings; =all adds activations"},
+	{'n', 'n', "limit", CLI_ARG_REQUIRED, "N", "stop after N firings (0: the default, 10000000)"},
+	{'s', 's', "strategy", CLI_ARG_REQUIRED, "S",
+	 "conflict resolution: depth (default), breadth, lex or mea"},
+	{'q', 'q', "quiet", CLI_ARG_NONE, NULL, "do not list the final facts"},
+	CLI_OPT_HELP,
+	CLI_OPT_END
+};
+
+static const cli_opt plain_opts[] = {CLI_OPT_HELP, CLI_OPT_END};
+
+/* To add a command: write its main function in a cli_*.c file, declare it in cli.h, and add a
+ * row here. Rows are listed in --help in this order. */
+static const cli_command commands[] = {
+	{"run", "RULES...", "load rules, assert facts, run the rules and show the final facts",
+	 "Load a knowledge base from RULES (YAML files, or directories whose *.yaml and\n"
+	 "*.yml files load in name order), start a session with its initial facts,\n"
+	 "assert the facts of each --facts FILE, and fire rules until the agenda is\n"
+	 "empty, a rule halts, or the firing limit is reached. Prints what the rules\n"
+	 "print, then the final facts as 'f-ID<TAB>(template (slot value) ...)', then\n"
+	 "';; N firings, N facts'.\n"
+	 "\n"
+	 "A facts file holds one fact a line, written (template (slot value) ...); blank\n"
+	 "lines and lines starting with ';' are skipped.\n"
+	 "\n"
+	 "Exit status: 0 when the run ended (empty agenda or halt), 2 on an error, 3 when\n"
+	 "the firing limit stopped it, 64 on a bad command line.\n",
+	 run_opts, cli_run_main},
+	{"version", "", "print the version and exit", "Print the version of fixit.\n", plain_opts,
+	 version_main},
+	{"help", "[COMMAND]", "show the help of fixit or of one command",
+	 "Show the list of commands, or the options of COMMAND.\n", plain_opts, help_main},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const cli_command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* Levenshtein distance, capped: only used to suggest a command after a typo. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[32];
+
+	if (la >= 32 || lb >= 32)
+		return 99;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static void unknown_command(const char *name)
+{
+	const cli_command *best = NULL;
+	size_t i, bestd = 3;
+
+	for (i = 0; i < NCOMMANDS; i++) {
+		size_t d = edit_distance(name, commands[i].name);
+		if (d < bestd) {
+			bestd = d;
+			best = &commands[i];
+		}
+	}
+	if (best)
+		cli_usage_error(NULL, "unknown command '%s' (did you mean '%s'?)", name, best->name);
+	else
+		cli_usage_error(NULL, "unknown command '%s'", name);
+}
+
+/* Width of "  -x, --name=ARG" columns so the help texts line up. */
+static size_t opt_label(char *buf, size_t size, const cli_opt *o)
+{
+	int n;
+
+	if (o->arg == CLI_ARG_REQUIRED)
+		n = snprintf(buf, size, "%c%c%c --%s %s", o->short_name ? '-' : ' ',
+		             o->short_name ? o->short_name : ' ', o->short_name ? ',' : ' ', o->name,
+		             o->argname);
+	else if (o->arg == CLI_ARG_OPTIONAL)
+		n = snprintf(buf, size, "%c%c%c --%s[=%s]", o->short_name ? '-' : ' ',
+		             o->short_name ? o->short_name : ' ', o->short_name ? ',' : ' ', o->name,
+		             o->argname);
+	else
+		n = snprintf(buf, size, "%c%c%c --%s", o->short_name ? '-' : ' ',
+		             o->short_name ? o->short_name : ' ', o->short_name ? ',' : ' ', o->name);
+	return n < 0 ? 0 : (size_t)n;
+}
+
+void cli_command_help(FILE *out, const cli_command *cmd)
+{
+	const cli_opt *o;
+	size_t width = 0;
+	char label[96];
+
+	fprintf(out, "Usage: fixit %s [OPTIONS]%s%s\n\n", cmd->name, *cmd->args ? " " : "",
+	        cmd->args);
+	fputs(cmd->description, out);
+	for (o = cmd->opts; o->key; o++) {
+		size_t n = opt_label(label, sizeof label, o);
+		if (n > width)
+			width = n;
+	}
+	fputs("\nOptions:\n", out);
+	for (o = cmd->opts; o->key; o++) {
+		opt_label(label, sizeof label, o);
+		fprintf(out, "  %-*s  %s\n", (int)width, label, o->help);
+	}
+}
+
+static void main_help(FILE *out)
+{
+	size_t i, width = 0;
+
+	fputs("Usage: fixit COMMAND [OPTIONS] [ARGUMENTS]\n"
+	      "       fixit --help | --version\n"
+	      "\n"
+	      "fixit runs forward-chaining rules written in YAML over a working memory of facts.\n"
+	      "\n"
+	      "Commands:\n",
+	      out);
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strlen(commands[i].name) > width)
+			width = strlen(commands[i].name);
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-*s  %s\n", (int)width, commands[i].name, commands[i].summary);
+	fputs("\n"
+	      "Options:\n"
+	      "  -h, --help     show this help and exit\n"
+	      "  -V, --version  print the version and exit\n"
+	      "\n"
+	      "Run 'fixit help COMMAND' or 'fixit COMMAND --help' for the options of a command.\n",
+	      out);
+}
+
+/* The loop every option-less command needs: --help, or a usage error. Returns -1 to go on,
+ * else an exit status. Positionals are counted into *npos and the first kept in *first. */
+static int plain_args(const cli_command *cmd, int argc, char **argv, int *npos,
+                      const char **first)
+{
+	cli_args a;
+	int key;
+
+	*npos = 0;
+	*first = NULL;
+	cli_args_init(&a, cmd->name, argc, argv);
+	while ((key = cli_args_next(&a, cmd->opts)) != CLI_END) {
+		if (key == CLI_BAD)
+			return CLI_EXIT_USAGE;
+		if (key == CLI_KEY_HELP) {
+			cli_command_help(stdout, cmd);
+			return CLI_EXIT_OK;
+		}
+		if (key == CLI_POSITIONAL && (*npos)++ == 0)
+			*first = a.value;
+	}
+	return -1;
+}
+
+static int version_main(const cli_command *cmd, int argc, char **argv)
+{
+	int npos, rc;
+	const char *first;
+
+	if ((rc = plain_args(cmd, argc, argv, &npos, &first)) >= 0)
+		return rc;
+	if (npos > 0) {
+		cli_usage_error(cmd->name, "unexpected argument '%s'", first);
+		return CLI_EXIT_USAGE;
+	}
+	printf("fixit %s\n", fx_version());
+	return CLI_EXIT_OK;
+}
+
+static int help_main(const cli_command *cmd, int argc, char **argv)
+{
+	int npos, rc;
+	const char *first;
+	const cli_command *topic;
+
+	if ((rc = plain_args(cmd, argc, argv, &npos, &first)) >= 0)
+		return rc;
+	if (npos > 1) {
+		cli_usage_error(cmd->name, "give at most one command name");
+		return CLI_EXIT_USAGE;
+	}
+	if (npos == 0) {
+		main_help(stdout);
+		return CLI_EXIT_OK;
+	}
+	topic = find_command(first);
+	if (!topic) {
+		unknown_command(first);
+		return CLI_EXIT_USAGE;
+	}
+	cli_command_help(stdout, topic);
+	return CLI_EXIT_OK;
+}
+
+/* Output that could not be written (a full disk, a closed pipe) must not look like success. */
+static int finish(int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error("error writing to standard output");
+		return status == CLI_EXIT_OK ? CLI_EXIT_ERROR : status;
+	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	const char *word;
+	const cli_command *cmd;
+
+	cli_color_init();
+	if (argc < 2) {
+		cli_usage_error(NULL, "no command given");
+		return CLI_EXIT_USAGE;
+	}
+	word = argv[1];
+	if (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0) {
+		main_help(stdout);
+		return finish(CLI_EXIT_OK);
+	}
+	if (strcmp(word, "--version") == 0 || strcmp(word, "-V") == 0) {
+		printf("fixit %s\n", fx_version());
+		return finish(CLI_EXIT_OK);
+	}
+	if (word[0] == '-') {
+		cli_usage_error(NULL, "unknown option '%s'", word);
+		return CLI_EXIT_USAGE;
+	}
+	cmd = find_command(word);
+	if (!cmd) {
+		unknown_command(word);
+		return CLI_EXIT_USAGE;
+	}
+	return finish(cmd->main(cmd, argc - 2, argv + 2));
+}
