@@ -1,0 +1,3239 @@
+/* load.c: the loader. Reads YAML rule files (following `include:`) into small trees of nodes
+ * that remember where each one was written, checks them against the rule language
+ * (docs/rule-language.md) and builds the fx_program of ast.h that the Rete compiler (rete.c)
+ * consumes. libyaml is used here and nowhere else.
+ *
+ * How it works
+ * ------------
+ * 1. Reading. Each file (or the caller's buffer) is copied into the kb's arena, registered with
+ *    the reporter so diagnostics can quote its lines, and turned into a tree of `node`s with
+ *    libyaml's event API. We build our own tree rather than use libyaml's document API because
+ *    we need three things it does not give: refusing aliases where they are written (no
+ *    billion-laughs expansion can happen), a nesting limit enforced while building (no deep
+ *    recursion later), and exact byte positions. A file's `include:` entries are loaded right
+ *    after the file is read, depth first; every file is loaded once (by realpath), so include
+ *    cycles are harmless. A file's definitions come after those of the files it includes.
+ * 2. Templates of every file are checked first, so facts and rules may use templates defined
+ *    in any file, in any order.
+ * 3. Facts and rules, file by file. Variables are resolved to ids as the rule is read, in
+ *    source order: the first occurrence in a positive pattern binds, later ones compare.
+ *
+ * Positions. libyaml marks count characters, not bytes, and count a byte-order mark as a
+ * column (which also breaks its indentation rules), so we strip a UTF-8 BOM ourselves and
+ * translate each mark's character index into a byte offset. Lines and columns are then
+ * computed from the byte offset with '\n' as the only line break, exactly as the reporter
+ * counts when it quotes the line: columns are 1-based byte columns. Inside a scalar, an offset
+ * in the value is mapped back to the source through the quoting style (escapes in double
+ * quotes, '' in single quotes) when the scalar sits on one line; otherwise the scalar's start
+ * is used.
+ *
+ * libyaml is a YAML 1.1 parser and reads `?x` inside `{...}` or `[...]` as a complex-key
+ * indicator; the rule language writes variables there unquoted, so libyaml reads a copy of the
+ * text with those '?'s masked (see pick_placeholder).
+ *
+ * Errors. Everything is reported and loading goes on, but without cascades: a pattern whose
+ * template or slot is unknown still binds its variables (with no type checks), a variable
+ * reported unbound is then treated as bound, and whatever depends on a part that failed is
+ * skipped silently. The program built after errors may hold such holes (a pattern's tmpl of
+ * NONE); it is only used when no error was reported. Nothing here recurses deeper than the
+ * YAML nesting limit, and names are found through hash tables, so time stays near linear in
+ * the input whatever its shape.
+ *
+ * Memory. What the program references (names, values, expressions, the source texts) goes to
+ * the kb's arena and atoms; the trees, lookup tables and work lists live in a scratch arena and
+ * malloc'd vectors that are freed before fx_load_program returns, on every path.
+ */
+#ifndef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700 /* realpath */
+#endif
+#include "load.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "expr.h"
+#include "regex.h"
+
+#define MAX_NESTING 64       /* YAML collections inside one another */
+#define MAX_INCLUDE_DEPTH 32 /* files including files */
+#define MAX_FILE_SIZE ((size_t)64 << 20)
+#define NONE UINT32_MAX
+
+/* ============================================================================================
+ * Growable arrays and a string table
+ * ========================================================================================== */
+
+typedef struct gvec {
+	void *p;       /* malloc'd items */
+	size_t n, cap; /* items used, items allocated */
+} gvec;
+
+typedef struct hent {
+	const char *s; /* key text (borrowed: outlives the table), NULL for an empty entry */
+	size_t len;
+	uint32_t ns; /* namespace: which kind of name, or whose */
+	uint32_t hash;
+	uint32_t val;
+} hent;
+
+typedef struct htab {
+	hent *e; /* open addressing, power-of-two capacity */
+	size_t cap, n;
+} htab;
+
+/* Namespaces of the `names` table. Slots and variables have tables of their own, keyed by
+ * template index and rule ordinal. */
+enum {
+	NS_TEMPLATE = 1,
+	NS_RULE,
+	NS_FACT,
+	NS_FILE
+};
+
+/* ============================================================================================
+ * YAML trees
+ * ========================================================================================== */
+
+enum {
+	N_SCALAR,
+	N_SEQ,
+	N_MAP,
+	N_BAD
+}; /* N_BAD: an alias or a refused tag, already reported */
+enum {
+	S_PLAIN,
+	S_SINGLE,
+	S_DOUBLE,
+	S_BLOCK
+};
+
+typedef struct srcfile srcfile;
+
+typedef struct node {
+	int kind;
+	int style;        /* scalars: how it was quoted */
+	const char *text; /* scalars: the value, NUL-terminated; may hold NULs, so use len */
+	size_t len;
+	size_t off, end;    /* byte offsets in the source of the start and end marks */
+	fx_pos pos;         /* position of off */
+	struct node **kids; /* N_SEQ: the items; N_MAP: key, value, key, value... */
+	size_t nkids;
+	const srcfile *src;
+} node;
+
+enum {
+	SEC_TEMPLATES,
+	SEC_FACTS,
+	SEC_RULES,
+	NSEC
+};
+
+struct srcfile {
+	const char *name; /* as in prog->files; every fx_pos.file of this file points here */
+	const char *dir;  /* directory of name, "" or ending in '/': where includes resolve */
+	const char *text; /* the whole file (arena), NUL-terminated */
+	size_t len;
+	size_t *lines; /* byte offset of the start of each line */
+	size_t nlines;
+	const node *sect[NSEC]; /* the sections' values, NULL when absent */
+};
+
+/* ============================================================================================
+ * Loader state
+ * ========================================================================================== */
+
+typedef struct varx {
+	fx_var_def d;
+	int used;     /* referenced after being bound */
+	int visible;  /* in scope at the current point of the rule */
+	int poisoned; /* made up after an error, to avoid follow-on errors */
+} varx;
+
+typedef struct rulectx {
+	uint32_t ord; /* ordinal of the rule in the load, namespace of its variables */
+	gvec vars;    /* varx, by id */
+	gvec depths;  /* uint32_t: template of the pattern at each depth, NONE if unknown */
+	uint32_t nlocals;
+} rulectx;
+
+typedef struct loader {
+	fx_arena *arena; /* the kb's: everything the program references */
+	fx_atoms *atoms;
+	fx_vec *regexes;
+	fx_reporter *rep;
+	fx_arena scratch;      /* trees and temporary texts, freed when loading ends */
+	int oom, io;           /* out of memory seen; a file could not be read */
+	gvec files;            /* srcfile*, in read order */
+	gvec units;            /* srcfile*, in definition order (includes before includer) */
+	htab names;            /* templates, rules, facts, files by namespace -> index */
+	htab slots;            /* (template, slot name) -> slot index */
+	htab vars;             /* (rule ordinal, variable name) -> var id */
+	htab seen;             /* (mapping number, key) for finding repeated keys */
+	uint32_t nseen;        /* mappings numbered so far */
+	gvec tmpls;            /* fx_template_def */
+	gvec facts;            /* fx_fact_def */
+	gvec rules;            /* fx_rule_def */
+	uint32_t nrule_ord;    /* rules seen, valid or not */
+	fx_buf msg;            /* message being built */
+	const char *rule_name; /* the rule being read, for diagnostics */
+	rulectx *rc;           /* the rule being read (&rule), or NULL */
+	rulectx rule;
+} loader;
+
+/* ============================================================================================
+ * Small helpers
+ * ========================================================================================== */
+
+static void *gv_push(loader *ld, gvec *v, size_t esz)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 8;
+		if (cap > SIZE_MAX / esz) {
+			ld->oom = 1;
+			return NULL;
+		}
+		void *p = realloc(v->p, cap * esz);
+		if (!p) {
+			ld->oom = 1;
+			return NULL;
+		}
+		v->p = p;
+		v->cap = cap;
+	}
+	void *e = (char *)v->p + v->n++ * esz;
+	memset(e, 0, esz);
+	return e;
+}
+
+static void gv_free(gvec *v)
+{
+	free(v->p);
+	v->p = NULL;
+	v->n = v->cap = 0;
+}
+
+/* Move v's items into arena a (NULL when empty) and free v. */
+static void *gv_finish(loader *ld, fx_arena *a, gvec *v, size_t esz, uint32_t *count)
+{
+	void *out = NULL;
+	size_t n = v->n > UINT32_MAX ? UINT32_MAX : v->n;
+	if (n) {
+		out = fx_arena_memdup(a, v->p, n * esz);
+		if (!out) {
+			ld->oom = 1;
+			n = 0;
+		}
+	}
+	if (count)
+		*count = (uint32_t)n;
+	gv_free(v);
+	return out;
+}
+
+static void *anew(loader *ld, size_t n, size_t esz)
+{
+	if (n == 0)
+		n = 1;
+	if (n > SIZE_MAX / esz) {
+		ld->oom = 1;
+		return NULL;
+	}
+	void *p = fx_arena_alloc(ld->arena, n * esz);
+	if (!p)
+		ld->oom = 1;
+	return p;
+}
+
+static const char *astr(loader *ld, fx_arena *a, const char *s, size_t len)
+{
+	const char *p = fx_arena_strndup(a, s, len);
+	if (!p)
+		ld->oom = 1;
+	return p;
+}
+
+static uint32_t ht_hash(uint32_t ns, const char *s, size_t len)
+{
+	return fx_hash_bytes(s, len) ^ (ns * 0x9E3779B1u);
+}
+
+static hent *ht_probe(const htab *t, uint32_t ns, const char *s, size_t len, uint32_t h)
+{
+	size_t mask = t->cap - 1, i = h & mask;
+	for (;;) {
+		hent *e = &t->e[i];
+		if (!e->s ||
+		    (e->hash == h && e->ns == ns && e->len == len && memcmp(e->s, s, len) == 0))
+			return e;
+		i = (i + 1) & mask;
+	}
+}
+
+static int ht_get(const htab *t, uint32_t ns, const char *s, size_t len, uint32_t *val)
+{
+	if (!t->cap)
+		return 0;
+	hent *e = ht_probe(t, ns, s, len, ht_hash(ns, s, len));
+	if (!e->s)
+		return 0;
+	*val = e->val;
+	return 1;
+}
+
+/* Insert or overwrite. s must outlive the table. 0, or -1 when out of memory. */
+static int ht_set(loader *ld, htab *t, uint32_t ns, const char *s, size_t len, uint32_t val)
+{
+	if ((t->n + 1) * 2 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		if (cap > SIZE_MAX / sizeof(hent)) {
+			ld->oom = 1;
+			return -1;
+		}
+		hent *ne = calloc(cap, sizeof *ne);
+		if (!ne) {
+			ld->oom = 1;
+			return -1;
+		}
+		htab nt = {ne, cap, t->n};
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->e[i].s)
+				*ht_probe(&nt, t->e[i].ns, t->e[i].s, t->e[i].len, t->e[i].hash) =
+				        t->e[i];
+		free(t->e);
+		*t = nt;
+	}
+	uint32_t h = ht_hash(ns, s, len);
+	hent *e = ht_probe(t, ns, s, len, h);
+	if (!e->s) {
+		e->s = s;
+		e->len = len;
+		e->ns = ns;
+		e->hash = h;
+		t->n++;
+	}
+	e->val = val;
+	return 0;
+}
+
+static void ht_free(htab *t)
+{
+	free(t->e);
+	t->e = NULL;
+	t->cap = t->n = 0;
+}
+
+static int is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+static int is_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int text_is(const node *n, const char *s)
+{
+	size_t l = strlen(s);
+	return n->kind == N_SCALAR && n->len == l && memcmp(n->text, s, l) == 0;
+}
+
+/* Ids of templates, rules, facts and slot names: a letter or '_', then letters, digits, '-',
+ * '_', '.'. */
+static int valid_id(const char *s, size_t len)
+{
+	if (len == 0 || !(is_alpha((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '_' && c != '.')
+			return 0;
+	}
+	return 1;
+}
+
+/* Length of the variable name at s (after its '?'), read as the expression language reads
+ * it: a letter or '_', then letters, digits and '_', with '-' joining when a letter or '_'
+ * follows and '.' when a letter, digit or '_' follows (so ?x-1 is ?x minus 1). */
+static size_t name_len(const char *s, size_t len)
+{
+	if (len == 0 || !(is_alpha((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	size_t i = 1;
+	while (i < len) {
+		int c = (unsigned char)s[i];
+		int next = i + 1 < len ? (unsigned char)s[i + 1] : 0;
+		int word = is_alpha(next) || next == '_';
+		if (is_alpha(c) || is_digit(c) || c == '_' || (c == '-' && word) ||
+		    (c == '.' && (word || is_digit(next))))
+			i++;
+		else
+			break;
+	}
+	return i;
+}
+
+/* Is s[0..len) exactly one variable, `?name`? */
+static int is_var(const char *s, size_t len)
+{
+	return len >= 2 && s[0] == '?' && name_len(s + 1, len - 1) == len - 1;
+}
+
+static int is_null(const node *n)
+{
+	if (n->kind != N_SCALAR || n->style != S_PLAIN)
+		return 0;
+	return n->len == 0 || text_is(n, "~") || text_is(n, "null") || text_is(n, "Null") ||
+	       text_is(n, "NULL");
+}
+
+static const char *kind_name(const node *n)
+{
+	switch (n->kind) {
+	case N_SCALAR:
+		return "a scalar";
+	case N_SEQ:
+		return "a list";
+	case N_MAP:
+		return "a mapping";
+	}
+	return "an unusable node";
+}
+
+/* A printable excerpt of a text for messages: control bytes escaped, long texts cut. */
+static const char *show(loader *ld, const char *s, size_t len)
+{
+	enum {
+		MAXSHOW = 80
+	};
+	char *out = fx_arena_alloc(&ld->scratch, MAXSHOW * 4 + 8);
+	if (!out)
+		return "...";
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (i == MAXSHOW) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f) {
+			static const char hex[] = "0123456789abcdef";
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static const char *shown(loader *ld, const node *n)
+{
+	return n->kind == N_SCALAR ? show(ld, n->text, n->len) : kind_name(n);
+}
+
+static const char *errno_text(int e)
+{
+	switch (e) {
+	case ENOENT:
+		return "no such file or directory";
+	case EACCES:
+		return "permission denied";
+	case ENOTDIR:
+		return "a component of the path is not a directory";
+	case EISDIR:
+		return "is a directory";
+	case ELOOP:
+		return "too many symbolic links";
+	case ENAMETOOLONG:
+		return "name too long";
+	case EMFILE:
+	case ENFILE:
+		return "too many open files";
+	case ENOMEM:
+		return "out of memory";
+	case EIO:
+		return "input/output error";
+	case EFBIG:
+		return "file too large";
+	}
+	return "cannot be read";
+}
+
+/* ============================================================================================
+ * Positions and diagnostics
+ * ========================================================================================== */
+
+static fx_pos pos_at(const srcfile *sf, size_t off)
+{
+	fx_pos p = {sf->name, 0, 0};
+	if (!sf->nlines)
+		return p;
+	size_t lo = 0, hi = sf->nlines;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sf->lines[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	size_t col = off - sf->lines[lo] + 1;
+	p.line = lo + 1 > UINT32_MAX ? UINT32_MAX : (uint32_t)(lo + 1);
+	p.col = col > UINT32_MAX ? UINT32_MAX : (uint32_t)col;
+	return p;
+}
+
+static int one_line(const node *n)
+{
+	return n->end >= n->off && !memchr(n->src->text + n->off, '\n', n->end - n->off);
+}
+
+/* Bytes from off to the end of its line (at least 1). */
+static unsigned rest_of_line(const srcfile *sf, size_t off)
+{
+	size_t e = off;
+	while (e < sf->len && sf->text[e] != '\n' && sf->text[e] != '\r')
+		e++;
+	size_t s = e > off ? e - off : 1;
+	return s > UINT_MAX ? UINT_MAX : (unsigned)s;
+}
+
+static unsigned node_span(const node *n)
+{
+	if (n->kind != N_SCALAR)
+		return 1;
+	if (!one_line(n))
+		return rest_of_line(n->src, n->off);
+	size_t s = n->end > n->off ? n->end - n->off : 1;
+	return s > UINT_MAX ? UINT_MAX : (unsigned)s;
+}
+
+static unsigned utf8_width(unsigned long cp)
+{
+	return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+static unsigned long hex_value(const char *s, size_t n, size_t avail)
+{
+	unsigned long v = 0;
+	for (size_t i = 0; i < n && i < avail; i++) {
+		int c = (unsigned char)s[i];
+		int d = is_digit(c)                          ? c - '0'
+		        : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10
+		                                             : 0;
+		v = v * 16 + (unsigned long)d;
+	}
+	return v;
+}
+
+/* Byte offset in the source of byte voff of scalar n's value. Exact for one-line scalars in
+ * plain or quoted style; the scalar's start otherwise. */
+static size_t src_offset(const node *n, size_t voff)
+{
+	const char *t = n->src->text;
+	if (n->kind != N_SCALAR || !one_line(n) || n->end <= n->off)
+		return n->off;
+	size_t s, v = 0, lim = n->end;
+	switch (n->style) {
+	case S_PLAIN:
+		return n->off + (voff < n->end - n->off ? voff : n->end - n->off);
+	case S_SINGLE:
+		s = n->off + 1;
+		lim = n->end - 1;
+		while (v < voff && s < lim) {
+			s += t[s] == '\'' && s + 1 < lim && t[s + 1] == '\'' ? 2 : 1;
+			v++;
+		}
+		return s;
+	case S_DOUBLE:
+		s = n->off + 1;
+		lim = n->end - 1;
+		while (v < voff && s < lim) {
+			size_t sw = 1, vw = 1;
+			if (t[s] == '\\' && s + 1 < lim) {
+				switch (t[s + 1]) {
+				case 'x':
+					sw = 4;
+					vw = utf8_width(hex_value(t + s + 2, 2, lim - s - 2));
+					break;
+				case 'u':
+					sw = 6;
+					vw = utf8_width(hex_value(t + s + 2, 4, lim - s - 2));
+					break;
+				case 'U':
+					sw = 10;
+					vw = utf8_width(hex_value(t + s + 2, 8, lim - s - 2));
+					break;
+				case 'N':
+				case '_':
+					sw = 2;
+					vw = 2;
+					break;
+				case 'L':
+				case 'P':
+					sw = 2;
+					vw = 3;
+					break;
+				default:
+					sw = 2;
+					vw = 1;
+					break;
+				}
+			}
+			if (v + vw > voff)
+				break;
+			v += vw;
+			s += sw;
+		}
+		return s < lim ? s : lim;
+	default:
+		return n->off;
+	}
+}
+
+static fx_pos value_pos(const node *n, size_t voff)
+{
+	return pos_at(n->src, src_offset(n, voff));
+}
+
+/* Span of len value bytes starting at voff, as written in the source. */
+static unsigned value_span(const node *n, size_t voff, size_t len)
+{
+	size_t a = src_offset(n, voff), b = src_offset(n, voff + len);
+	if (b <= a || !one_line(n))
+		return 1;
+	return b - a > UINT_MAX ? UINT_MAX : (unsigned)(b - a);
+}
+
+static void vreport(loader *ld, fx_severity sev, const char *code, fx_pos pos, unsigned span,
+                    const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+static void vreport(loader *ld, fx_severity sev, const char *code, fx_pos pos, unsigned span,
+                    const char *fmt, va_list ap)
+{
+	fx_buf_clear(&ld->msg);
+	fx_buf_vprintf(&ld->msg, fmt, ap);
+	if (ld->msg.oom)
+		ld->oom = 1;
+	fx_report(ld->rep, sev, code, pos, span, ld->rule_name, "%s", fx_buf_cstr(&ld->msg));
+}
+
+static void err_at(loader *ld, const char *code, fx_pos pos, unsigned span, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+static void err_at(loader *ld, const char *code, fx_pos pos, unsigned span, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(ld, FX_SEV_ERROR, code, pos, span, fmt, ap);
+	va_end(ap);
+}
+
+/* An error about node n (a key or a value), underlining it. */
+static void err(loader *ld, const char *code, const node *n, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void err(loader *ld, const char *code, const node *n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(ld, FX_SEV_ERROR, code, n->pos, node_span(n), fmt, ap);
+	va_end(ap);
+}
+
+static void warn_at(loader *ld, const char *code, fx_pos pos, unsigned span, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+static void warn_at(loader *ld, const char *code, fx_pos pos, unsigned span, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(ld, FX_SEV_WARNING, code, pos, span, fmt, ap);
+	va_end(ap);
+}
+
+/* Expected a `what` (e.g. "a mapping") at n. */
+static void err_shape(loader *ld, const node *n, const char *what, const char *where)
+{
+	if (n->kind == N_BAD)
+		return; /* already reported where it was written */
+	err(ld, "shape", n, "%s must be %s, not %s", where, what, kind_name(n));
+}
+
+/* ============================================================================================
+ * Reading YAML into trees
+ * ========================================================================================== */
+
+typedef struct frame {
+	node *n;   /* the open collection */
+	gvec kids; /* node*, its items so far */
+} frame;
+
+typedef struct markmap {
+	const char *text; /* the source */
+	size_t len;
+	size_t base;  /* bytes skipped before libyaml's input (a BOM) */
+	size_t chars; /* a character index ... */
+	size_t bytes; /* ... and the byte offset it starts at */
+} markmap;
+
+/* Byte offset of the character at libyaml's mark index. Marks mostly move forward, and never
+ * far back, so we walk from the last one; the text before a mark has been validated as UTF-8
+ * by libyaml, so stepping back over continuation bytes is exact. */
+static size_t mark_offset(markmap *m, size_t index)
+{
+	while (m->chars > index && m->bytes > m->base) {
+		m->bytes--;
+		while (m->bytes > m->base && ((unsigned char)m->text[m->bytes] & 0xc0) == 0x80)
+			m->bytes--;
+		m->chars--;
+	}
+	if (index < m->chars) { /* only if the text was not what libyaml read */
+		m->chars = 0;
+		m->bytes = m->base;
+	}
+	while (m->chars < index && m->bytes < m->len) {
+		unsigned char c = (unsigned char)m->text[m->bytes];
+		m->bytes += c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+		m->chars++;
+	}
+	if (m->bytes > m->len)
+		m->bytes = m->len;
+	return m->bytes;
+}
+
+static int attach(loader *ld, gvec *stack, node **root, node *n)
+{
+	if (stack->n == 0) {
+		if (!*root)
+			*root = n;
+		return 0;
+	}
+	frame *top = (frame *)stack->p + stack->n - 1;
+	node **slot = gv_push(ld, &top->kids, sizeof(node *));
+	if (!slot)
+		return -1;
+	*slot = n;
+	return 0;
+}
+
+/* Tags other than YAML's own are refused. The usual way to meet one by accident is an unquoted
+ * constraint such as `!= ?x`, which YAML reads as the tag `!=`. */
+static int check_tag(loader *ld, const node *n, const yaml_char_t *tag)
+{
+	if (!tag)
+		return 0;
+	const char *t = (const char *)tag;
+	if (strncmp(t, "tag:yaml.org,2002:", 18) == 0 || strcmp(t, "!") == 0)
+		return 0;
+	if (t[0] == '!' && t[1] == '=')
+		err_at(ld, "yaml", n->pos, 2,
+		       "'!=' starts a YAML tag here: write the constraint in quotes, "
+		       "as in \"!= ...\"");
+	else
+		err_at(ld, "yaml", n->pos, rest_of_line(n->src, n->off),
+		       "YAML tags such as '%s' are not supported", show(ld, t, strlen(t)));
+	return -1;
+}
+
+static void yaml_failure(loader *ld, const srcfile *sf, yaml_parser_t *p, markmap *mm)
+{
+	if (p->error == YAML_MEMORY_ERROR) {
+		ld->oom = 1;
+		return;
+	}
+	size_t off;
+	if (p->error == YAML_READER_ERROR)
+		off = mm->base + p->problem_offset; /* the reader counts bytes */
+	else
+		off = mark_offset(mm, p->problem_mark.index);
+	if (off > sf->len)
+		off = sf->len;
+	const char *problem = p->problem ? p->problem : "syntax error";
+	if (p->error == YAML_READER_ERROR && p->problem_value != -1)
+		err_at(ld, "yaml", pos_at(sf, off), 1,
+		       "YAML: %s (byte 0x%02x); rule files are UTF-8 text", problem,
+		       (unsigned)p->problem_value & 0xffu);
+	else if (p->context) {
+		fx_pos cp = pos_at(sf, mark_offset(mm, p->context_mark.index));
+		err_at(ld, "yaml", pos_at(sf, off), 1, "YAML: %s (%s at line %u, column %u)",
+		       problem, p->context, (unsigned)cp.line, (unsigned)cp.col);
+	} else {
+		err_at(ld, "yaml", pos_at(sf, off), 1, "YAML: %s", problem);
+	}
+	if (p->error == YAML_READER_ERROR)
+		return;
+	size_t coff = p->context ? mark_offset(mm, p->context_mark.index) : off;
+	if (off < sf->len && sf->text[off] == '?')
+		fx_report(ld->rep, FX_SEV_NOTE, "yaml", pos_at(sf, off), 1, ld->rule_name,
+		          "write variables inside [...] and {...} in quotes: \"?x\"");
+	else if ((off < sf->len && sf->text[off] == '>') ||
+	         (coff < sf->len && sf->text[coff] == '>'))
+		fx_report(ld->rep, FX_SEV_NOTE, "yaml",
+		          pos_at(sf, sf->text[off] == '>' ? off : coff), 1, ld->rule_name,
+		          "a constraint that starts with '>' is written in quotes: \"> 5\"");
+}
+
+/* Variables inside flow collections. The rule language writes `{name: ?n}` and `[?f, ?g]`, where
+ * YAML 1.2 reads `?n` as a plain scalar, but libyaml follows YAML 1.1 and takes a '?' in a flow
+ * collection as the complex-key indicator: `{a: ?b}` is a syntax error and `[?f]` silently
+ * becomes `[{f: null}]`. So libyaml gets a copy of the text in which every '?' directly followed
+ * by a letter or '_' is replaced by a placeholder byte, one that can only be an ordinary
+ * character of a plain scalar and that the text never contains (nor produces through an escape
+ * such as \x5e in double quotes); every scalar then gets its '?'s back. The byte is ASCII like
+ * '?', so marks and offsets do not move. If every candidate occurs, nothing is replaced and
+ * such files get libyaml's error, with a hint to quote. */
+static char pick_placeholder(const char *t, size_t len)
+{
+	static const char cand[] = "^~$;QXZJKVWYqxzjkvwy";
+	unsigned char present[256];
+	memset(present, 0, sizeof present);
+	int needed = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)t[i];
+		present[c] = 1;
+		if (c == '?' && i + 1 < len &&
+		    (is_alpha((unsigned char)t[i + 1]) || t[i + 1] == '_'))
+			needed = 1;
+		if (c == '\\' && i + 1 < len &&
+		    (t[i + 1] == 'x' || t[i + 1] == 'u' || t[i + 1] == 'U')) {
+			size_t n = t[i + 1] == 'x' ? 2 : t[i + 1] == 'u' ? 4 : 8;
+			unsigned long v = hex_value(t + i + 2, n, len - i - 2);
+			if (v < 256)
+				present[v] = 1;
+		}
+	}
+	if (!needed)
+		return 0;
+	for (const char *c = cand; *c; c++)
+		if (!present[(unsigned char)*c])
+			return *c;
+	return 0;
+}
+
+/* Parse sf's text into a tree. *root is NULL for an empty file. Returns 0, or -1 when the
+ * file could not be parsed (reported). */
+static int parse_yaml(loader *ld, const srcfile *sf, node **root)
+{
+	*root = NULL;
+	yaml_parser_t p;
+	if (!yaml_parser_initialize(&p)) {
+		ld->oom = 1;
+		return -1;
+	}
+	markmap mm = {sf->text, sf->len, 0, 0, 0};
+	if (sf->len >= 3 && memcmp(sf->text, "\xef\xbb\xbf", 3) == 0)
+		mm.base = mm.bytes = 3;
+	const char *input = sf->text;
+	char ph = pick_placeholder(sf->text, sf->len);
+	if (ph) {
+		char *copy = fx_arena_memdup(&ld->scratch, sf->text, sf->len ? sf->len : 1);
+		if (!copy) {
+			ld->oom = 1;
+			yaml_parser_delete(&p);
+			return -1;
+		}
+		for (size_t i = 0; i + 1 < sf->len; i++)
+			if (copy[i] == '?' &&
+			    (is_alpha((unsigned char)copy[i + 1]) || copy[i + 1] == '_'))
+				copy[i] = ph;
+		input = copy;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)input + mm.base, sf->len - mm.base);
+	yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
+
+	gvec stack = {0};
+	size_t skip = 0; /* > 0: inside a collection nested too deeply, being skipped */
+	int ndocs = 0, done = 0, rc = 0, toodeep = 0;
+	while (!done && !ld->oom) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&p, &ev)) {
+			yaml_failure(ld, sf, &p, &mm);
+			rc = -1;
+			break;
+		}
+		int opens =
+		        ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT;
+		int closes =
+		        ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT;
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			done = 1;
+		} else if (ev.type == YAML_DOCUMENT_START_EVENT) {
+			if (++ndocs > 1) {
+				err_at(ld, "yaml",
+				       pos_at(sf, mark_offset(&mm, ev.start_mark.index)), 3,
+				       "a rule file holds one YAML document; this one and what "
+				       "follows are "
+				       "ignored");
+				done = 1;
+			}
+		} else if (skip) {
+			skip += opens;
+			skip -= closes;
+		} else if (closes) {
+			frame *top = (frame *)stack.p + stack.n - 1;
+			node *n = top->n;
+			gvec kids = top->kids;
+			stack.n--;
+			n->nkids = kids.n;
+			if (kids.n) {
+				n->kids = fx_arena_memdup(&ld->scratch, kids.p,
+				                          kids.n * sizeof(node *));
+				if (!n->kids)
+					ld->oom = 1;
+			}
+			gv_free(&kids);
+			attach(ld, &stack, root, n);
+		} else if (opens || ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT) {
+			node *n = fx_arena_alloc(&ld->scratch, sizeof *n);
+			if (!n) {
+				ld->oom = 1;
+				yaml_event_delete(&ev);
+				break;
+			}
+			n->src = sf;
+			n->off = mark_offset(&mm, ev.start_mark.index);
+			n->pos = pos_at(sf, n->off);
+			n->end = n->off;
+			const yaml_char_t *tag = NULL;
+			if (ev.type == YAML_SCALAR_EVENT) {
+				n->kind = N_SCALAR;
+				n->end = mark_offset(&mm, ev.end_mark.index);
+				switch (ev.data.scalar.style) {
+				case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+					n->style = S_SINGLE;
+					break;
+				case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
+					n->style = S_DOUBLE;
+					break;
+				case YAML_LITERAL_SCALAR_STYLE:
+				case YAML_FOLDED_SCALAR_STYLE:
+					n->style = S_BLOCK;
+					break;
+				default:
+					n->style = S_PLAIN;
+					break;
+				}
+				n->len = ev.data.scalar.length;
+				char *text = fx_arena_strndup(
+				        &ld->scratch, (const char *)ev.data.scalar.value, n->len);
+				if (!text)
+					ld->oom = 1;
+				for (size_t i = 0; ph && text && i < n->len; i++)
+					if (text[i] == ph)
+						text[i] = '?';
+				n->text = text;
+				tag = ev.data.scalar.tag;
+				/* A tagged scalar is dropped; a tagged collection is kept (only the tag is wrong). */
+				if (check_tag(ld, n, tag) != 0)
+					n->kind = N_BAD;
+				tag = NULL;
+			} else if (ev.type == YAML_ALIAS_EVENT) {
+				n->kind = N_BAD;
+				err_at(ld, "alias", n->pos, rest_of_line(sf, n->off),
+				       "YAML aliases (*name) are not supported in rule files");
+			} else {
+				n->kind = ev.type == YAML_SEQUENCE_START_EVENT ? N_SEQ : N_MAP;
+				tag = ev.type == YAML_SEQUENCE_START_EVENT
+				              ? ev.data.sequence_start.tag
+				              : ev.data.mapping_start.tag;
+			}
+			if (tag)
+				check_tag(ld, n, tag);
+			if (opens && stack.n >= MAX_NESTING) {
+				if (!toodeep)
+					err_at(ld, "too-deep", n->pos, 1,
+					       "lists and mappings are nested more than %d deep",
+					       MAX_NESTING);
+				toodeep = 1;
+				n->kind = N_BAD;
+				skip = 1;
+				attach(ld, &stack, root, n);
+			} else if (opens) {
+				frame *f = gv_push(ld, &stack, sizeof(frame));
+				if (f)
+					f->n = n;
+			} else {
+				attach(ld, &stack, root, n);
+			}
+		}
+		yaml_event_delete(&ev);
+	}
+	for (size_t i = 0; i < stack.n; i++)
+		gv_free(&((frame *)stack.p)[i].kids);
+	gv_free(&stack);
+	yaml_parser_delete(&p);
+	if (ld->oom)
+		rc = -1;
+	if (rc)
+		*root = NULL;
+	return rc;
+}
+
+/* ============================================================================================
+ * Mappings with a fixed set of keys
+ * ========================================================================================== */
+
+/* Walk mapping m whose keys must be among keys[0..nkeys): vals[i] and knodes[i] receive the
+ * value and key of keys[i] (NULL when absent). Unknown, repeated and non-scalar keys are
+ * reported; `what` names the mapping in messages ("a rule"). Returns the number of keys
+ * reported. */
+static int take_keys(loader *ld, const node *m, const char *const *keys, size_t nkeys,
+                     const node **vals, const node **knodes, const char *what)
+{
+	int bad = 0;
+	for (size_t i = 0; i < nkeys; i++) {
+		vals[i] = NULL;
+		if (knodes)
+			knodes[i] = NULL;
+	}
+	for (size_t k = 0; k + 1 < m->nkids; k += 2) {
+		const node *key = m->kids[k], *val = m->kids[k + 1];
+		if (key->kind != N_SCALAR) {
+			err_shape(ld, key, "a scalar", "a key");
+			bad++;
+			continue;
+		}
+		size_t i = 0;
+		while (i < nkeys && !text_is(key, keys[i]))
+			i++;
+		if (i == nkeys) {
+			bad++;
+			fx_buf list;
+			fx_buf_init(&list);
+			for (size_t j = 0; j < nkeys; j++)
+				fx_buf_printf(&list, "%s%s", j ? ", " : "", keys[j]);
+			err(ld, "unknown-key", key, "unknown key '%s' in %s; expected one of: %s",
+			    shown(ld, key), what, fx_buf_cstr(&list));
+			if (list.oom)
+				ld->oom = 1;
+			fx_buf_dispose(&list);
+		} else if (vals[i]) {
+			err(ld, "duplicate-key", key, "key '%s' appears twice in %s", keys[i],
+			    what);
+			bad++;
+		} else {
+			vals[i] = val;
+			if (knodes)
+				knodes[i] = key;
+		}
+	}
+	return bad;
+}
+
+/* For mappings whose keys are names (slots, templates): report key if it repeats one met
+ * before in the same mapping, identified by ns (a fresh number per mapping). Returns 1 then. */
+static int repeated_key(loader *ld, uint32_t ns, const node *key, const char *what)
+{
+	uint32_t v;
+	if (ht_get(&ld->seen, ns, key->text, key->len, &v)) {
+		err(ld, "duplicate-key", key, "%s '%s' appears twice", what, shown(ld, key));
+		return 1;
+	}
+	ht_set(ld, &ld->seen, ns, key->text, key->len, 0);
+	return 0;
+}
+
+/* ============================================================================================
+ * Files, directories and includes
+ * ========================================================================================== */
+
+static void load_path(loader *ld, const char *path, const node *from, int depth);
+
+/* A file or directory that cannot be read: at the include entry that named it, or with the
+ * path alone for a path given by the caller. */
+static void io_error(loader *ld, const char *path, const node *from, const char *what)
+{
+	ld->io = 1;
+	if (from) {
+		err(ld, "include", from, "cannot read '%s': %s", show(ld, path, strlen(path)),
+		    what);
+		return;
+	}
+	fx_pos p = {astr(ld, ld->arena, path, strlen(path)), 0, 0};
+	err_at(ld, "io", p, 1, "cannot read '%s': %s", show(ld, path, strlen(path)), what);
+}
+
+static const char *join_path(loader *ld, const char *dir, size_t dlen, const char *name,
+                             size_t nlen)
+{
+	int slash = dlen > 0 && dir[dlen - 1] != '/';
+	if (dlen > SIZE_MAX / 2 || nlen > SIZE_MAX / 2) {
+		ld->oom = 1;
+		return NULL;
+	}
+	char *p = fx_arena_alloc(ld->arena, dlen + (size_t)slash + nlen + 1);
+	if (!p) {
+		ld->oom = 1;
+		return NULL;
+	}
+	memcpy(p, dir, dlen);
+	if (slash)
+		p[dlen] = '/';
+	memcpy(p + dlen + slash, name, nlen);
+	p[dlen + (size_t)slash + nlen] = '\0';
+	return p;
+}
+
+static void load_includes(loader *ld, const srcfile *sf, const node *v, int depth);
+
+/* Read the text of a file or buffer named `name` (both in the arena) and what it includes. */
+static void load_text(loader *ld, const char *name, const char *dir, const char *text, size_t len,
+                      int depth)
+{
+	srcfile *sf = fx_arena_alloc(&ld->scratch, sizeof *sf);
+	if (!sf) {
+		ld->oom = 1;
+		return;
+	}
+	srcfile **fs = gv_push(ld, &ld->files, sizeof(srcfile *));
+	if (!fs)
+		return;
+	*fs = sf;
+	sf->name = name;
+	sf->dir = dir;
+	sf->text = text;
+	sf->len = len;
+	gvec lines = {0};
+	size_t *l0 = gv_push(ld, &lines, sizeof(size_t));
+	if (l0)
+		*l0 = 0;
+	for (const char *p = text; (p = memchr(p, '\n', len - (size_t)(p - text))) != NULL; p++) {
+		size_t *l = gv_push(ld, &lines, sizeof(size_t));
+		if (!l)
+			break;
+		*l = (size_t)(p - text) + 1;
+	}
+	if (!ld->oom) {
+		sf->lines = fx_arena_memdup(&ld->scratch, lines.p, lines.n * sizeof(size_t));
+		sf->nlines = sf->lines ? lines.n : 0;
+	}
+	gv_free(&lines);
+	if (fx_reporter_add_source(ld->rep, name, text, len) != 0 || ld->oom) {
+		ld->oom = 1;
+		return;
+	}
+
+	node *root;
+	if (parse_yaml(ld, sf, &root) != 0)
+		return;
+	if (root && !is_null(root)) {
+		if (root->kind != N_MAP) {
+			err_shape(ld, root,
+			          "a mapping of sections (include, templates, facts, rules)",
+			          "a rule file");
+			return;
+		}
+		static const char *const keys[] = {"include", "templates", "facts", "rules"};
+		const node *vals[4];
+		take_keys(ld, root, keys, 4, vals, NULL, "a rule file");
+		if (vals[0])
+			load_includes(ld, sf, vals[0], depth);
+		sf->sect[SEC_TEMPLATES] = vals[1];
+		sf->sect[SEC_FACTS] = vals[2];
+		sf->sect[SEC_RULES] = vals[3];
+	}
+	srcfile **u = gv_push(ld, &ld->units, sizeof(srcfile *));
+	if (u)
+		*u = sf;
+}
+
+/* path is in the arena. */
+static void load_file(loader *ld, const char *path, const node *from, int depth)
+{
+	char *real = realpath(path, NULL);
+	if (!real) {
+		io_error(ld, path, from, errno_text(errno));
+		return;
+	}
+	uint32_t seen;
+	size_t rlen = strlen(real);
+	if (ht_get(&ld->names, NS_FILE, real, rlen, &seen)) {
+		free(real);
+		return; /* loaded already */
+	}
+	const char *key = astr(ld, &ld->scratch, real, rlen);
+	free(real);
+	if (!key || ht_set(ld, &ld->names, NS_FILE, key, rlen, 0) != 0)
+		return;
+
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		io_error(ld, path, from, errno_text(errno));
+		return;
+	}
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	const char *problem = NULL;
+	for (;;) {
+		if (len == cap) {
+			if (cap >= MAX_FILE_SIZE) {
+				problem = "larger than 64 MiB";
+				break;
+			}
+			size_t ncap = cap ? cap * 2 : 64 * 1024;
+			char *nb = realloc(buf, ncap);
+			if (!nb) {
+				ld->oom = 1;
+				break;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		size_t got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0) {
+			if (ferror(f))
+				problem = errno_text(errno ? errno : EIO);
+			break;
+		}
+	}
+	fclose(f);
+	const char *text = NULL;
+	if (!problem && !ld->oom)
+		text = astr(ld, ld->arena, buf ? buf : "", len);
+	free(buf);
+	if (problem)
+		io_error(ld, path, from, problem);
+	if (!text)
+		return;
+	const char *slash = strrchr(path, '/');
+	const char *dir = slash ? astr(ld, &ld->scratch, path, (size_t)(slash - path) + 1) : "";
+	if (dir)
+		load_text(ld, path, dir, text, len, depth);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int yaml_name(const char *s)
+{
+	size_t l = strlen(s);
+	if (s[0] == '.')
+		return 0; /* hidden files, editors' lock files */
+	return (l > 5 && strcmp(s + l - 5, ".yaml") == 0) ||
+	       (l > 4 && strcmp(s + l - 4, ".yml") == 0);
+}
+
+/* A directory: its *.yaml and *.yml regular files, in strcmp order, not recursively. */
+static void load_dir(loader *ld, const char *path, const node *from, int depth)
+{
+	DIR *d = opendir(path);
+	if (!d) {
+		io_error(ld, path, from, errno_text(errno));
+		return;
+	}
+	gvec names = {0};
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL && !ld->oom) {
+		if (!yaml_name(de->d_name))
+			continue;
+		const char *copy = astr(ld, &ld->scratch, de->d_name, strlen(de->d_name));
+		const char **slot = gv_push(ld, &names, sizeof(char *));
+		if (copy && slot)
+			*slot = copy;
+	}
+	closedir(d);
+	if (names.n > 1)
+		qsort(names.p, names.n, sizeof(char *), cmp_names);
+	for (size_t i = 0; i < names.n && !ld->oom; i++) {
+		const char *nm = ((const char **)names.p)[i];
+		const char *full = join_path(ld, path, strlen(path), nm, strlen(nm));
+		struct stat st;
+		if (!full)
+			break;
+		if (stat(full, &st) != 0)
+			io_error(ld, full, from, errno_text(errno));
+		else if (S_ISREG(st.st_mode))
+			load_file(ld, full, from, depth);
+	}
+	gv_free(&names);
+}
+
+static void load_path(loader *ld, const char *path, const node *from, int depth)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		io_error(ld, path, from, errno_text(errno));
+	else if (S_ISDIR(st.st_mode))
+		load_dir(ld, path, from, depth);
+	else if (S_ISREG(st.st_mode))
+		load_file(ld, path, from, depth);
+	else
+		io_error(ld, path, from, "not a regular file or directory");
+}
+
+static void include_one(loader *ld, const srcfile *sf, const node *e, int depth)
+{
+	if (e->kind != N_SCALAR) {
+		err_shape(ld, e, "a file or directory path", "an include entry");
+		return;
+	}
+	if (e->len == 0 || memchr(e->text, '\0', e->len)) {
+		err(ld, "include", e, "an include entry must be a file or directory path");
+		return;
+	}
+	if (depth >= MAX_INCLUDE_DEPTH) {
+		err(ld, "include", e, "includes are nested more than %d deep", MAX_INCLUDE_DEPTH);
+		return;
+	}
+	const char *path = e->text[0] == '/'
+	                           ? astr(ld, ld->arena, e->text, e->len)
+	                           : join_path(ld, sf->dir, strlen(sf->dir), e->text, e->len);
+	if (path)
+		load_path(ld, path, e, depth + 1);
+}
+
+static void load_includes(loader *ld, const srcfile *sf, const node *v, int depth)
+{
+	if (is_null(v))
+		return;
+	if (v->kind == N_SCALAR) {
+		include_one(ld, sf, v, depth);
+	} else if (v->kind == N_SEQ) {
+		for (size_t i = 0; i < v->nkids && !ld->oom; i++)
+			include_one(ld, sf, v->kids[i], depth);
+	} else {
+		err_shape(ld, v, "a list of paths", "include");
+	}
+}
+
+/* ============================================================================================
+ * Values and types
+ * ========================================================================================== */
+
+static fx_type type_by_name(const node *n)
+{
+	static const char *const names[] = {"symbol", "string", "integer", "float", "boolean"};
+	static const fx_type types[] = {FX_SYMBOL, FX_STRING, FX_INTEGER, FX_FLOAT, FX_BOOLEAN};
+	for (size_t i = 0; i < 5; i++)
+		if (text_is(n, names[i]))
+			return types[i];
+	return FX_NIL;
+}
+
+static const char *a_type(fx_type t)
+{
+	switch (t) {
+	case FX_SYMBOL:
+		return "a symbol";
+	case FX_STRING:
+		return "a string";
+	case FX_INTEGER:
+		return "an integer";
+	case FX_FLOAT:
+		return "a float";
+	case FX_BOOLEAN:
+		return "a boolean";
+	default:
+		return "of unknown type";
+	}
+}
+
+/* Decimal integer, optionally signed. 1 ok, 0 not an integer, -1 out of range. */
+static int parse_int(const char *s, size_t len, int64_t *out)
+{
+	size_t i = 0;
+	int neg = 0;
+	if (i < len && (s[i] == '+' || s[i] == '-'))
+		neg = s[i++] == '-';
+	if (i == len)
+		return 0;
+	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	int over = 0;
+	for (; i < len; i++) {
+		if (!is_digit((unsigned char)s[i]))
+			return 0;
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (lim - d) / 10)
+			over = 1;
+		else
+			v = v * 10 + d;
+	}
+	if (over)
+		return -1;
+	*out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
+	return 1;
+}
+
+/* A decimal number: [+-] digits [. digits] [e [+-] digits]. 1 ok, 0 not a number, -1 out of
+ * range. */
+static int parse_float(loader *ld, const char *s, size_t len, double *out)
+{
+	size_t i = 0, digits = 0;
+	if (i < len && (s[i] == '+' || s[i] == '-'))
+		i++;
+	while (i < len && is_digit((unsigned char)s[i]))
+		i++, digits++;
+	if (!digits)
+		return 0;
+	if (i < len && s[i] == '.') {
+		size_t f = ++i;
+		while (i < len && is_digit((unsigned char)s[i]))
+			i++;
+		if (i == f)
+			return 0;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		size_t e = i;
+		while (i < len && is_digit((unsigned char)s[i]))
+			i++;
+		if (i == e)
+			return 0;
+	}
+	if (i != len)
+		return 0;
+	char *tmp = fx_arena_strndup(&ld->scratch, s, len);
+	if (!tmp) {
+		ld->oom = 1;
+		return 0;
+	}
+	double d = strtod(tmp, NULL);
+	if (isinf(d))
+		return -1;
+	*out = d;
+	return 1;
+}
+
+static void type_error(loader *ld, fx_pos pos, unsigned span, const char *tname, const char *sname,
+                       fx_type type, const char *expected, const char *s, size_t len)
+{
+	err_at(ld, "type", pos, span, "slot '%s' of template '%s' is %s: expected %s, found '%s'",
+	       sname, tname, a_type(type), expected, show(ld, s, len));
+}
+
+/* Convert text to a value of `type` for slot sname of template tname. 0, or -1 after
+ * reporting. A slot of unknown type (its declaration was wrong) takes anything. */
+static int conv(loader *ld, const char *s, size_t len, fx_type type, fx_pos pos, unsigned span,
+                const char *tname, const char *sname, fx_val *out)
+{
+	const char *expected;
+	int r;
+	switch (type) {
+	case FX_SYMBOL:
+	case FX_STRING: {
+		const fx_atom *a = fx_atoms_intern(ld->atoms, s, len);
+		if (!a) {
+			ld->oom = 1;
+			return -1;
+		}
+		*out = fx_val_atom(type, a);
+		return 0;
+	}
+	case FX_INTEGER: {
+		int64_t i;
+		if ((r = parse_int(s, len, &i)) == 1) {
+			*out = fx_val_int(i);
+			return 0;
+		}
+		expected = r ? "an integer within 64 bits" : "a decimal integer";
+		break;
+	}
+	case FX_FLOAT: {
+		double d;
+		if ((r = parse_float(ld, s, len, &d)) == 1) {
+			*out = fx_val_float(d);
+			return 0;
+		}
+		expected = r ? "a number within the range of a double" : "a number";
+		break;
+	}
+	case FX_BOOLEAN:
+		if (len == 4 && memcmp(s, "true", 4) == 0) {
+			*out = fx_val_bool(1);
+			return 0;
+		}
+		if (len == 5 && memcmp(s, "false", 5) == 0) {
+			*out = fx_val_bool(0);
+			return 0;
+		}
+		expected = "true or false";
+		break;
+	default:
+		*out = fx_val_nil();
+		return 0;
+	}
+	type_error(ld, pos, span, tname, sname, type, expected, s, len);
+	return -1;
+}
+
+/* A constant with no slot to give it a type (bind and print values): quoted text is a string;
+ * plain text is an integer, a float or a boolean when it reads as one, else a symbol. */
+static int conv_untyped(loader *ld, const node *n, fx_val *out)
+{
+	int64_t i;
+	double d;
+	if (n->style == S_PLAIN) {
+		if (parse_int(n->text, n->len, &i) == 1) {
+			*out = fx_val_int(i);
+			return 0;
+		}
+		if (parse_float(ld, n->text, n->len, &d) == 1) {
+			*out = fx_val_float(d);
+			return 0;
+		}
+		if (text_is(n, "true") || text_is(n, "false")) {
+			*out = fx_val_bool(text_is(n, "true"));
+			return 0;
+		}
+	}
+	const fx_atom *a = fx_atoms_intern(ld->atoms, n->text, n->len);
+	if (!a) {
+		ld->oom = 1;
+		return -1;
+	}
+	*out = fx_val_atom(n->style == S_PLAIN ? FX_SYMBOL : FX_STRING, a);
+	return 0;
+}
+
+static fx_val zero_value(loader *ld, fx_type t)
+{
+	const fx_atom *a;
+	switch (t) {
+	case FX_SYMBOL:
+	case FX_STRING:
+		a = fx_atoms_intern(ld->atoms, t == FX_SYMBOL ? "nil" : "", t == FX_SYMBOL ? 3 : 0);
+		if (!a) {
+			ld->oom = 1;
+			return fx_val_nil();
+		}
+		return fx_val_atom(t, a);
+	case FX_INTEGER:
+		return fx_val_int(0);
+	case FX_FLOAT:
+		return fx_val_float(0.0);
+	case FX_BOOLEAN:
+		return fx_val_bool(0);
+	default:
+		return fx_val_nil();
+	}
+}
+
+/* ============================================================================================
+ * Templates
+ * ========================================================================================== */
+
+static fx_template_def *tmpl_at(loader *ld, uint32_t i)
+{
+	return &((fx_template_def *)ld->tmpls.p)[i];
+}
+
+static uint32_t find_template(loader *ld, const node *key)
+{
+	uint32_t i;
+	return ht_get(&ld->names, NS_TEMPLATE, key->text, key->len, &i) ? i : NONE;
+}
+
+static uint32_t find_slot(loader *ld, uint32_t tmpl, const node *key)
+{
+	uint32_t i;
+	return ht_get(&ld->slots, tmpl, key->text, key->len, &i) ? i : NONE;
+}
+
+static int reserved_name(const node *n)
+{
+	static const char *const names[] = {"as", "id", "not", "exists", "test", "and", "or"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (text_is(n, names[i]))
+			return 1;
+	return 0;
+}
+
+/* The id value v of a definition (parent is its mapping). Reports a missing, non-scalar or
+ * malformed id; returns the name (even when malformed, so that its uses do not cascade), or
+ * NULL. */
+static const char *take_id(loader *ld, const node *v, const node *parent, const char *what)
+{
+	if (!v) {
+		err(ld, "missing-key", parent, "%s needs an id", what);
+		return NULL;
+	}
+	if (v->kind != N_SCALAR) {
+		err_shape(ld, v, "a name", "an id");
+		return NULL;
+	}
+	if (!valid_id(v->text, v->len))
+		err(ld, "bad-id", v,
+		    "'%s' is not a valid id: an id starts with a letter or '_' and holds "
+		    "letters, digits, '-', '_' and '.'",
+		    shown(ld, v));
+	return astr(ld, ld->arena, v->text, v->len);
+}
+
+static void unknown_slot(loader *ld, uint32_t tmpl, const node *key)
+{
+	const fx_template_def *td = tmpl_at(ld, tmpl);
+	fx_buf list;
+	fx_buf_init(&list);
+	for (uint32_t i = 0; i < td->nslots && i < 24; i++)
+		fx_buf_printf(&list, "%s%s", i ? ", " : "", td->slots[i].name);
+	if (td->nslots > 24)
+		fx_buf_puts(&list, ", ...");
+	if (td->nslots)
+		err(ld, "unknown-slot", key, "template '%s' has no slot '%s'; its slots are: %s",
+		    td->name, shown(ld, key), fx_buf_cstr(&list));
+	else
+		err(ld, "unknown-slot", key, "template '%s' has no slot '%s'; it has no slots",
+		    td->name, shown(ld, key));
+	fx_buf_dispose(&list);
+}
+
+/* One slot declaration: `name: type` or `name: {type: t, default: v, doc: text}`. */
+static void load_slot(loader *ld, const char *tname, const node *key, const node *val,
+                      fx_slot_def *sd)
+{
+	const node *tnode = val, *dflt = NULL;
+	sd->type = FX_NIL;
+	if (val->kind == N_MAP) {
+		static const char *const keys[] = {"type", "default", "doc"};
+		const node *v[3];
+		take_keys(ld, val, keys, 3, v, NULL, "a slot declaration");
+		tnode = v[0];
+		dflt = v[1];
+		if (v[2]) {
+			if (v[2]->kind == N_SCALAR)
+				sd->doc = astr(ld, ld->arena, v[2]->text, v[2]->len);
+			else
+				err_shape(ld, v[2], "text", "doc");
+		}
+		if (!tnode) {
+			err(ld, "missing-key", key,
+			    "slot '%s' needs a type (symbol, string, integer, float or "
+			    "boolean)",
+			    sd->name);
+			return;
+		}
+	}
+	if (tnode->kind == N_BAD)
+		return;
+	if (tnode->kind != N_SCALAR || is_null(tnode)) {
+		err(ld, tnode->kind == N_SCALAR ? "missing-key" : "shape",
+		    tnode->kind == N_SCALAR ? key : tnode,
+		    "slot '%s' needs a type: symbol, string, integer, float or boolean, or a "
+		    "mapping with "
+		    "type, default and doc",
+		    sd->name);
+		return;
+	}
+	sd->type = type_by_name(tnode);
+	if (sd->type == FX_NIL) {
+		err(ld, "unknown-type", tnode,
+		    "unknown type '%s' for slot '%s'; expected symbol, string, "
+		    "integer, float or boolean",
+		    shown(ld, tnode), sd->name);
+		return;
+	}
+	sd->dflt = zero_value(ld, sd->type);
+	if (dflt) {
+		if (dflt->kind != N_SCALAR)
+			err_shape(ld, dflt, "a value", "a default");
+		else if (conv(ld, dflt->text, dflt->len, sd->type, dflt->pos, node_span(dflt),
+		              tname, sd->name, &sd->dflt) != 0)
+			sd->dflt = zero_value(ld, sd->type);
+	}
+}
+
+static void load_template(loader *ld, const node *item)
+{
+	if (item->kind != N_MAP) {
+		err_shape(ld, item, "a mapping with id, doc and slots", "a template");
+		return;
+	}
+	static const char *const keys[] = {"id", "doc", "slots"};
+	const node *v[3];
+	take_keys(ld, item, keys, 3, v, NULL, "a template");
+	const char *name = take_id(ld, v[0], item, "a template");
+	if (!name)
+		return;
+	if (reserved_name(v[0])) {
+		err(ld, "reserved-name", v[0],
+		    "'%s' cannot name a template: as, id, not, exists, test, and, "
+		    "or are keys of the rule language",
+		    name);
+		return;
+	}
+	uint32_t prev = find_template(ld, v[0]);
+	if (prev != NONE) {
+		fx_pos p = tmpl_at(ld, prev)->pos;
+		err(ld, "duplicate-id", v[0], "template '%s' is already defined at %s:%u:%u", name,
+		    p.file, (unsigned)p.line, (unsigned)p.col);
+		return;
+	}
+	if (ld->tmpls.n >= NONE - 1)
+		return;
+	uint32_t idx = (uint32_t)ld->tmpls.n;
+	fx_template_def td;
+	memset(&td, 0, sizeof td);
+	td.name = name;
+	td.index = idx;
+	td.pos = v[0]->pos;
+	if (v[1]) {
+		if (v[1]->kind == N_SCALAR)
+			td.doc = astr(ld, ld->arena, v[1]->text, v[1]->len);
+		else
+			err_shape(ld, v[1], "text", "doc");
+	}
+	gvec slots = {0};
+	const node *sl = v[2];
+	if (sl && !is_null(sl)) {
+		if (sl->kind != N_MAP) {
+			err_shape(ld, sl, "a mapping of slot names to types", "slots");
+		} else {
+			uint32_t ns = ++ld->nseen;
+			for (size_t i = 0; i + 1 < sl->nkids && !ld->oom; i += 2) {
+				const node *key = sl->kids[i], *val = sl->kids[i + 1];
+				if (key->kind != N_SCALAR) {
+					err_shape(ld, key, "a name", "a slot name");
+					continue;
+				}
+				if (repeated_key(ld, ns, key, "slot"))
+					continue;
+				if (!valid_id(key->text, key->len))
+					err(ld, "bad-id", key,
+					    "'%s' is not a valid slot name: it starts with a "
+					    "letter or "
+					    "'_' and holds letters, digits, '-', '_' and '.'",
+					    shown(ld, key));
+				fx_slot_def sd;
+				memset(&sd, 0, sizeof sd);
+				sd.name = astr(ld, ld->arena, key->text, key->len);
+				sd.pos = key->pos;
+				if (!sd.name)
+					break;
+				load_slot(ld, name, key, val, &sd);
+				uint32_t si = (uint32_t)slots.n;
+				fx_slot_def *p = gv_push(ld, &slots, sizeof sd);
+				if (!p || ht_set(ld, &ld->slots, idx, key->text, key->len, si) != 0)
+					break;
+				*p = sd;
+			}
+		}
+	}
+	td.slots = gv_finish(ld, ld->arena, &slots, sizeof(fx_slot_def), &td.nslots);
+	fx_template_def *p = gv_push(ld, &ld->tmpls, sizeof td);
+	if (!p)
+		return;
+	*p = td;
+	ht_set(ld, &ld->names, NS_TEMPLATE, v[0]->text, v[0]->len, idx);
+}
+
+/* ============================================================================================
+ * Facts
+ * ========================================================================================== */
+
+static void load_fact(loader *ld, const node *item)
+{
+	if (item->kind != N_MAP) {
+		err_shape(ld, item, "a mapping such as {person: {name: x}}", "a fact");
+		return;
+	}
+	const node *idv = NULL, *tkey = NULL, *tval = NULL;
+	for (size_t i = 0; i + 1 < item->nkids; i += 2) {
+		const node *key = item->kids[i];
+		if (key->kind != N_SCALAR) {
+			err_shape(ld, key, "a template name or id", "a key of a fact");
+		} else if (text_is(key, "id")) {
+			if (idv)
+				err(ld, "duplicate-key", key, "key 'id' appears twice in a fact");
+			else
+				idv = item->kids[i + 1];
+		} else if (tkey) {
+			err(ld, "shape", key, "a fact has one template key; '%s' follows '%s'",
+			    shown(ld, key), shown(ld, tkey));
+		} else {
+			tkey = key;
+			tval = item->kids[i + 1];
+		}
+	}
+	const char *id = NULL;
+	if (idv) {
+		id = take_id(ld, idv, item, "a fact");
+		uint32_t prev;
+		if (id && ht_get(&ld->names, NS_FACT, idv->text, idv->len, &prev)) {
+			fx_pos p = ((fx_fact_def *)ld->facts.p)[prev].pos;
+			err(ld, "duplicate-id", idv, "fact '%s' is already defined at %s:%u:%u", id,
+			    p.file, (unsigned)p.line, (unsigned)p.col);
+			id = NULL;
+		}
+	}
+	if (!tkey) {
+		err(ld, "missing-key", item,
+		    "a fact needs a template key, as in `- person: {name: x}`");
+		return;
+	}
+	uint32_t ti = find_template(ld, tkey);
+	if (ti == NONE) {
+		err(ld, "unknown-template", tkey, "no template named '%s'", shown(ld, tkey));
+		return;
+	}
+	const fx_template_def *td = tmpl_at(ld, ti);
+	fx_fact_def fd;
+	memset(&fd, 0, sizeof fd);
+	fd.id = id;
+	fd.tmpl = ti;
+	fd.pos = tkey->pos;
+	fd.values = anew(ld, td->nslots, sizeof(fx_val));
+	if (!fd.values)
+		return;
+	for (uint32_t i = 0; i < td->nslots; i++)
+		fd.values[i] = td->slots[i].dflt;
+	int ok = 1;
+	if (tval && !is_null(tval)) {
+		if (tval->kind != N_MAP) {
+			err_shape(ld, tval, "a mapping of slots to values", "a fact's slots");
+			ok = 0;
+		} else {
+			uint32_t ns = ++ld->nseen;
+			for (size_t i = 0; i + 1 < tval->nkids; i += 2) {
+				const node *key = tval->kids[i], *val = tval->kids[i + 1];
+				if (key->kind != N_SCALAR) {
+					err_shape(ld, key, "a slot name", "a key");
+					ok = 0;
+					continue;
+				}
+				if (repeated_key(ld, ns, key, "slot")) {
+					ok = 0;
+					continue;
+				}
+				uint32_t si = find_slot(ld, ti, key);
+				if (si == NONE) {
+					unknown_slot(ld, ti, key);
+					ok = 0;
+				} else if (val->kind != N_SCALAR) {
+					err_shape(ld, val, "a value", "a slot value in a fact");
+					ok = 0;
+				} else if (conv(ld, val->text, val->len, td->slots[si].type,
+				                val->pos, node_span(val), td->name,
+				                td->slots[si].name, &fd.values[si]) != 0) {
+					ok = 0;
+				}
+			}
+		}
+	}
+	if (!ok)
+		return;
+	uint32_t fi = (uint32_t)ld->facts.n;
+	fx_fact_def *p = gv_push(ld, &ld->facts, sizeof fd);
+	if (!p)
+		return;
+	*p = fd;
+	if (id)
+		ht_set(ld, &ld->names, NS_FACT, idv->text, idv->len, fi);
+}
+
+/* ============================================================================================
+ * Rules: variables and expressions
+ * ========================================================================================== */
+
+static varx *var_at(loader *ld, uint32_t id)
+{
+	return &((varx *)ld->rc->vars.p)[id];
+}
+
+/* The id of a variable in scope, or NONE. */
+static uint32_t var_find(loader *ld, const char *name, size_t len)
+{
+	uint32_t id;
+	if (!ht_get(&ld->vars, ld->rc->ord, name, len, &id) || id == NONE ||
+	    !var_at(ld, id)->visible)
+		return NONE;
+	return id;
+}
+
+static uint32_t var_new(loader *ld, const char *name, size_t len, fx_var_kind kind, uint32_t depth,
+                        uint32_t slot, fx_pos pos)
+{
+	rulectx *rc = ld->rc;
+	if (rc->vars.n >= NONE - 1)
+		return NONE;
+	const char *nm = astr(ld, ld->arena, name, len);
+	uint32_t id = (uint32_t)rc->vars.n;
+	varx *v = nm ? gv_push(ld, &rc->vars, sizeof *v) : NULL;
+	if (!v)
+		return NONE;
+	v->d.name = nm;
+	v->d.kind = kind;
+	v->d.depth = depth;
+	v->d.slot = slot;
+	v->d.pos = pos;
+	v->visible = 1;
+	if (ht_set(ld, &ld->vars, rc->ord, nm, len, id) != 0)
+		return NONE;
+	return id;
+}
+
+/* Leaving a not/exists: the variables it bound go out of scope. */
+static void scope_end(loader *ld, size_t first)
+{
+	for (size_t i = first; i < ld->rc->vars.n; i++)
+		var_at(ld, (uint32_t)i)->visible = 0;
+}
+
+/* A use of ?name at pos: its id, or NONE after reporting it unbound. An unbound variable is
+ * then made up, so that its further uses are not reported again. */
+static uint32_t var_use(loader *ld, const char *name, size_t len, fx_pos pos, unsigned span)
+{
+	uint32_t id = var_find(ld, name, len);
+	if (id != NONE) {
+		var_at(ld, id)->used = 1;
+		return id;
+	}
+	uint32_t old;
+	if (ht_get(&ld->vars, ld->rc->ord, name, len, &old) && old != NONE) {
+		fx_pos b = var_at(ld, old)->d.pos;
+		err_at(ld, "unbound-variable", pos, span,
+		       "variable ?%s is not bound here: the one bound at "
+		       "line %u, column %u is inside a not/exists and visible only there",
+		       show(ld, name, len), (unsigned)b.line, (unsigned)b.col);
+	} else {
+		err_at(ld, "unbound-variable", pos, span,
+		       "variable ?%s is not bound here: bind it in a "
+		       "pattern before this use",
+		       show(ld, name, len));
+	}
+	id = var_new(ld, name, len, FX_VAR_SLOT, 0, 0, pos);
+	if (id != NONE) {
+		var_at(ld, id)->poisoned = 1;
+		var_at(ld, id)->used = 1;
+	}
+	return NONE;
+}
+
+static fx_expr *x_new(loader *ld, fx_expr_kind kind, fx_pos pos)
+{
+	fx_expr *e = anew(ld, 1, sizeof *e);
+	if (e) {
+		e->kind = kind;
+		e->pos = pos;
+	}
+	return e;
+}
+
+static fx_expr *x_const(loader *ld, fx_val v, fx_pos pos)
+{
+	fx_expr *e = x_new(ld, FX_X_CONST, pos);
+	if (e)
+		e->val = v;
+	return e;
+}
+
+static fx_expr *x_var(loader *ld, uint32_t var, fx_pos pos)
+{
+	fx_expr *e = x_new(ld, FX_X_VAR, pos);
+	if (e)
+		e->var = var;
+	return e;
+}
+
+/* Where the text handed to the expression parser came from, to map its positions back. */
+typedef struct xctx {
+	loader *ld;
+	const node *n; /* the scalar holding the expression */
+	size_t off;    /* offset of the expression's first byte in n's value */
+	fx_pos base;   /* the position given to the parser for that byte */
+	int reported;  /* the parser reported something through us */
+} xctx;
+
+static fx_pos x_map(const xctx *x, fx_pos p, size_t *voff)
+{
+	*voff = x->off;
+	if (p.line != x->base.line || p.col < x->base.col)
+		return x->base;
+	*voff = x->off + (p.col - x->base.col);
+	if (*voff > x->n->len)
+		*voff = x->n->len;
+	return value_pos(x->n, *voff);
+}
+
+static int32_t x_resolve(void *ud, const char *name, size_t len, fx_pos pos)
+{
+	xctx *x = ud;
+	size_t voff;
+	fx_pos p = x_map(x, pos, &voff);
+	/* The parser points at the '?' or at the name; underline both. */
+	if (voff > x->off && x->n->text[voff - 1] == '?')
+		p = value_pos(x->n, --voff);
+	x->reported = 1;
+	uint32_t id = var_use(x->ld, name, len, p, value_span(x->n, voff, len + 1));
+	return id == NONE ? -1 : (int32_t)id;
+}
+
+static void x_error(void *ud, fx_pos pos, unsigned span, const char *msg)
+{
+	xctx *x = ud;
+	x->reported = 1;
+	if (strcmp(msg, "out of memory") == 0) {
+		x->ld->oom = 1;
+		return;
+	}
+	size_t voff;
+	fx_pos p = x_map(x, pos, &voff);
+	if (span > 1)
+		span = value_span(x->n, voff, span);
+	err_at(x->ld, "bad-expression", p, span, "bad expression: %s", msg);
+}
+
+/* Parse n's value [off, off+len) as an expression. NULL after reporting. */
+static fx_expr *parse_expr(loader *ld, const node *n, size_t off, size_t len)
+{
+	xctx x = {ld, n, off, value_pos(n, off), 0};
+	fx_expr_parser p = {ld->arena, ld->atoms, x_resolve, x_error, &x};
+	fx_expr *e = fx_expr_parse(&p, n->text + off, len, x.base);
+	if (!e && !x.reported && !ld->oom)
+		err_at(ld, "bad-expression", x.base, value_span(n, off, len), "bad expression");
+	return e;
+}
+
+/* A constant expression used against slot type t: texts take the slot's kind, integers
+ * become floats for float slots; anything else is a type error. `assign`: the value is stored
+ * in the slot (so a float does not fit an integer slot; in a comparison it does). */
+static int fit_const(loader *ld, fx_expr *e, fx_type t, const char *tname, const char *sname,
+                     fx_pos pos, unsigned span, int assign)
+{
+	fx_val *v = &e->val;
+	switch (t) {
+	case FX_SYMBOL:
+	case FX_STRING:
+		if (v->type == FX_SYMBOL || v->type == FX_STRING) {
+			v->type = t;
+			return 0;
+		}
+		break;
+	case FX_INTEGER:
+		if (v->type == FX_INTEGER || (!assign && v->type == FX_FLOAT))
+			return 0;
+		break;
+	case FX_FLOAT:
+		if (v->type == FX_INTEGER) {
+			*v = fx_val_float((double)v->u.i);
+			return 0;
+		}
+		if (v->type == FX_FLOAT)
+			return 0;
+		break;
+	case FX_BOOLEAN:
+		if (v->type == FX_BOOLEAN)
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	err_at(ld, "type", pos, span, "slot '%s' of template '%s' is %s, but this value is %s",
+	       sname, tname, a_type(t), a_type((fx_type)v->type));
+	return -1;
+}
+
+/* ============================================================================================
+ * Rules: slot constraints
+ * ========================================================================================== */
+
+typedef struct patctx {
+	uint32_t tmpl; /* NONE when unknown: constraints are then read for their variables */
+	const char *tname;
+	uint32_t depth;
+	gvec cons; /* fx_constraint */
+} patctx;
+
+/* The slot a constraint is about; sd is NULL when the slot or its template is unknown. */
+typedef struct slotref {
+	uint32_t slot;
+	const fx_slot_def *sd;
+} slotref;
+
+static fx_constraint *add_cons(loader *ld, patctx *pc, fx_cons_op op, const slotref *sr, fx_pos pos)
+{
+	if (!sr->sd)
+		return NULL;
+	fx_constraint *c = gv_push(ld, &pc->cons, sizeof *c);
+	if (c) {
+		c->op = op;
+		c->slot = sr->slot;
+		c->pos = pos;
+	}
+	return c;
+}
+
+static fx_type slot_type(const slotref *sr)
+{
+	return sr->sd ? sr->sd->type : FX_NIL;
+}
+
+static const char *slot_name(const slotref *sr)
+{
+	return sr->sd ? sr->sd->name : "?";
+}
+
+/* ?name in a pattern: binds at its first occurrence, compares after. */
+static void cons_var(loader *ld, patctx *pc, const slotref *sr, const char *name, size_t len,
+                     fx_pos pos)
+{
+	uint32_t id = var_find(ld, name, len);
+	if (id != NONE) {
+		var_at(ld, id)->used = 1;
+		fx_expr *a = x_var(ld, id, pos);
+		fx_constraint *c = a ? add_cons(ld, pc, FX_C_EQ, sr, pos) : NULL;
+		if (c)
+			c->arg = a;
+		return;
+	}
+	id = var_new(ld, name, len, FX_VAR_SLOT, pc->depth, sr->sd ? sr->slot : 0, pos);
+	if (id == NONE)
+		return;
+	if (!sr->sd)
+		var_at(ld, id)->poisoned = 1;
+	fx_constraint *c = add_cons(ld, pc, FX_C_BIND, sr, pos);
+	if (c)
+		c->var = id;
+}
+
+static size_t op_len(const char *t, size_t len)
+{
+	if (len >= 2 && (t[1] == '=') && (t[0] == '!' || t[0] == '=' || t[0] == '<' || t[0] == '>'))
+		return 2;
+	if (len >= 1 && (t[0] == '=' || t[0] == '<' || t[0] == '>'))
+		return 1;
+	return 0;
+}
+
+static fx_cons_op op_of(const char *t, size_t ol)
+{
+	if (ol == 2)
+		return t[0] == '!'   ? FX_C_NE
+		       : t[0] == '=' ? FX_C_EQ
+		       : t[0] == '<' ? FX_C_LE
+		                     : FX_C_GE;
+	return t[0] == '=' ? FX_C_EQ : t[0] == '<' ? FX_C_LT : FX_C_GT;
+}
+
+/* A single word or number: an operand taken as a constant of the slot's type. */
+static int is_word(loader *ld, const char *t, size_t len)
+{
+	int64_t i;
+	double d;
+	if (parse_int(t, len, &i) == 1 || parse_float(ld, t, len, &d) != 0)
+		return 1;
+	unsigned char c = (unsigned char)t[0];
+	if (len == 0 || !(is_alpha(c) || c == '_' || c >= 0x80))
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		c = (unsigned char)t[k];
+		if (!is_alpha(c) && !is_digit(c) && c != '_' && c != '-' && c != '.' && c < 0x80)
+			return 0;
+	}
+	return 1;
+}
+
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* The operand of an operator term: a word or number is a constant of the slot's type,
+ * anything else an expression. */
+static void cons_operand(loader *ld, patctx *pc, const slotref *sr, const node *n, size_t off,
+                         size_t len, fx_cons_op op, fx_pos tpos)
+{
+	const char *t = n->text + off;
+	fx_pos pos = value_pos(n, off);
+	unsigned span = value_span(n, off, len);
+	fx_expr *arg;
+	if (is_word(ld, t, len)) {
+		fx_val v = fx_val_nil();
+		double d;
+		int64_t i;
+		/* Comparing an integer slot with a float is fine (1 < 1.5); storing one is not. */
+		if (slot_type(sr) == FX_INTEGER && parse_int(t, len, &i) != 1 &&
+		    parse_float(ld, t, len, &d) == 1)
+			v = fx_val_float(d);
+		else if (conv(ld, t, len, slot_type(sr), pos, span, pc->tname, slot_name(sr), &v) !=
+		         0)
+			return;
+		arg = x_const(ld, v, pos);
+	} else {
+		arg = parse_expr(ld, n, off, len);
+		if (arg && arg->kind == FX_X_CONST &&
+		    fit_const(ld, arg, slot_type(sr), pc->tname, slot_name(sr), pos, span, 0) != 0)
+			return;
+	}
+	if (!arg)
+		return;
+	fx_constraint *c = add_cons(ld, pc, op, sr, tpos);
+	if (c)
+		c->arg = arg;
+}
+
+/* One term of a constraint scalar: ?x, or an operator and its operand. */
+static void cons_term(loader *ld, patctx *pc, const slotref *sr, const node *n, size_t off,
+                      size_t len)
+{
+	const char *t = n->text + off;
+	fx_pos pos = value_pos(n, off);
+	unsigned span = value_span(n, off, len);
+	if (len == 0) {
+		err_at(ld, "bad-constraint", pos, 1,
+		       "empty term: '&' joins terms such as ?x, != ?y or > 0");
+		return;
+	}
+	if (t[0] == '?') {
+		if (is_var(t, len))
+			cons_var(ld, pc, sr, t + 1, len - 1, pos);
+		else if (name_len(t + 1, len - 1) == 0)
+			err_at(ld, "bad-variable", pos, span,
+			       "'%s' is not a variable: a variable is '?' "
+			       "followed by a name (a letter or '_', then letters, digits, '_' and "
+			       "'-')",
+			       show(ld, t, len));
+		else
+			err_at(ld, "bad-constraint", pos, span,
+			       "'%s': a term that starts with a variable is "
+			       "the variable alone; to compare with an expression write '== %s'",
+			       show(ld, t, len), show(ld, t, len));
+		return;
+	}
+	size_t ol = op_len(t, len);
+	if (!ol) {
+		err_at(ld, "bad-constraint", pos, span,
+		       "'%s' is not a constraint term: after '&' each "
+		       "term is ?var or starts with !=, ==, =, <, <=, > or >=; for a constant "
+		       "write '== %s'",
+		       show(ld, t, len), show(ld, t, len));
+		return;
+	}
+	size_t o = ol;
+	while (o < len && is_blank(t[o]))
+		o++;
+	if (o == len) {
+		err_at(ld, "bad-constraint", pos, (unsigned)ol,
+		       "'%s' needs an operand, as in '%s 0'", show(ld, t, ol), show(ld, t, ol));
+		return;
+	}
+	cons_operand(ld, pc, sr, n, off + o, len - o, op_of(t, ol), pos);
+}
+
+/* A constraint scalar: a constant, or terms joined by '&' (outside quotes and parentheses)
+ * when it starts with '?' or an operator. */
+static void cons_scalar(loader *ld, patctx *pc, const slotref *sr, const node *n)
+{
+	const char *t = n->text;
+	size_t len = n->len;
+	if (len == 0 || (t[0] != '?' && !op_len(t, len))) {
+		fx_val v = fx_val_nil();
+		if (conv(ld, t, len, slot_type(sr), n->pos, node_span(n), pc->tname, slot_name(sr),
+		         &v) != 0)
+			return;
+		fx_expr *a = x_const(ld, v, n->pos);
+		fx_constraint *c = a ? add_cons(ld, pc, FX_C_EQ, sr, n->pos) : NULL;
+		if (c)
+			c->arg = a;
+		return;
+	}
+	size_t i = 0;
+	for (;;) {
+		size_t j = i;
+		char q = 0;
+		int depth = 0;
+		for (; j < len; j++) {
+			char c = t[j];
+			if (q) {
+				if (c == '\\' && q == '"' && j + 1 < len)
+					j++;
+				else if (c == q)
+					q = 0;
+			} else if (c == '"' || c == '\'') {
+				q = c;
+			} else if (c == '(') {
+				depth++;
+			} else if (c == ')') {
+				depth -= depth > 0;
+			} else if (c == '&' && depth == 0) {
+				break;
+			}
+		}
+		size_t a = i, b = j;
+		while (a < b && is_blank(t[a]))
+			a++;
+		while (b > a && is_blank(t[b - 1]))
+			b--;
+		cons_term(ld, pc, sr, n, a, b - a);
+		if (j >= len || ld->oom)
+			break;
+		i = j + 1;
+	}
+}
+
+static int text_slot(loader *ld, const slotref *sr, const node *key, const char *tname)
+{
+	fx_type t = slot_type(sr);
+	if (t == FX_NIL || t == FX_SYMBOL || t == FX_STRING)
+		return 1;
+	err(ld, "type", key, "'%s' needs a symbol or string slot; slot '%s' of template '%s' is %s",
+	    shown(ld, key), slot_name(sr), tname, a_type(t));
+	return 0;
+}
+
+/* `{in: [a, b]}` or `[a, b]`: a list of constants. */
+static void cons_list(loader *ld, patctx *pc, const slotref *sr, const node *seq, fx_cons_op op,
+                      fx_pos pos)
+{
+	if (seq->kind != N_SEQ && !is_null(seq)) {
+		err_shape(ld, seq, "a list of constants", "a membership test");
+		return;
+	}
+	size_t n = seq->kind == N_SEQ ? seq->nkids : 0;
+	fx_val *vals = anew(ld, n, sizeof(fx_val));
+	if (!vals)
+		return;
+	int ok = 1;
+	for (size_t i = 0; i < n; i++) {
+		const node *it = seq->kids[i];
+		if (it->kind != N_SCALAR) {
+			err_shape(ld, it, "a constant", "an item of a membership list");
+			ok = 0;
+		} else if (is_var(it->text, it->len)) {
+			err(ld, "bad-constraint", it,
+			    "a membership list holds constants; '%s' is a variable "
+			    "(compare with it in a test instead)",
+			    shown(ld, it));
+			ok = 0;
+		} else if (conv(ld, it->text, it->len, slot_type(sr), it->pos, node_span(it),
+		                pc->tname, slot_name(sr), &vals[i]) != 0) {
+			ok = 0;
+		}
+	}
+	fx_constraint *c = ok ? add_cons(ld, pc, op, sr, pos) : NULL;
+	if (c) {
+		c->list = vals;
+		c->nlist = (uint32_t)n;
+	}
+}
+
+/* `{matches: "/re/flags"}` or `{matches: "re"}`. */
+static void cons_regex(loader *ld, patctx *pc, const slotref *sr, const node *v, fx_cons_op op,
+                       fx_pos pos)
+{
+	const char *t = v->text;
+	size_t len = v->len, po = 0, pl = len;
+	unsigned flags = 0;
+	if (len >= 2 && t[0] == '/') {
+		size_t k = len;
+		while (k > 1 && t[k - 1] && strchr("imsx", t[k - 1]))
+			k--;
+		if (k >= 2 && t[k - 1] == '/') {
+			po = 1;
+			pl = k - 2;
+			for (size_t f = k; f < len; f++)
+				flags |= t[f] == 'i'   ? FX_RE_CASELESS
+				         : t[f] == 'm' ? FX_RE_MULTILINE
+				         : t[f] == 's' ? FX_RE_DOTALL
+				                       : FX_RE_EXTENDED;
+		}
+	}
+	fx_buf eb;
+	fx_buf_init(&eb);
+	size_t eo = 0;
+	fx_regex *re = fx_regex_new(t + po, pl, flags, &eb, &eo);
+	if (!re) {
+		if (eo > pl)
+			eo = pl;
+		err_at(ld, "bad-regex", value_pos(v, po + eo), 1, "bad regular expression: %s",
+		       eb.len ? fx_buf_cstr(&eb) : "cannot compile");
+		fx_buf_dispose(&eb);
+		return;
+	}
+	fx_buf_dispose(&eb);
+	if (fx_vec_push(ld->regexes, re) != 0) {
+		fx_regex_free(re);
+		ld->oom = 1;
+		return;
+	}
+	fx_constraint *c = add_cons(ld, pc, op, sr, pos);
+	if (c)
+		c->re = re;
+}
+
+enum {
+	K_BIND,
+	K_CMP,
+	K_TEXT,
+	K_LIST,
+	K_RE,
+	K_TEST
+};
+
+static const struct {
+	const char *key;
+	fx_cons_op op;
+	int kind;
+} map_ops[] = {
+        {"bind", FX_C_BIND, K_BIND},
+        {"eq", FX_C_EQ, K_CMP},
+        {"ne", FX_C_NE, K_CMP},
+        {"lt", FX_C_LT, K_CMP},
+        {"le", FX_C_LE, K_CMP},
+        {"gt", FX_C_GT, K_CMP},
+        {"ge", FX_C_GE, K_CMP},
+        {"in", FX_C_IN, K_LIST},
+        {"not-in", FX_C_NOT_IN, K_LIST},
+        {"matches", FX_C_MATCH, K_RE},
+        {"not-matches", FX_C_NOT_MATCH, K_RE},
+        {"contains", FX_C_CONTAINS, K_TEXT},
+        {"starts-with", FX_C_STARTS, K_TEXT},
+        {"ends-with", FX_C_ENDS, K_TEXT},
+        {"test", FX_C_TEST, K_TEST},
+};
+
+/* `{bind: ?x, gt: 0, ...}`: every key a test, in the order written. */
+static void cons_map(loader *ld, patctx *pc, const slotref *sr, const node *m)
+{
+	uint32_t ns = ++ld->nseen;
+	const size_t nops = sizeof map_ops / sizeof *map_ops;
+	for (size_t k = 0; k + 1 < m->nkids && !ld->oom; k += 2) {
+		const node *key = m->kids[k], *v = m->kids[k + 1];
+		if (key->kind != N_SCALAR) {
+			err_shape(ld, key, "a constraint name", "a key");
+			continue;
+		}
+		if (repeated_key(ld, ns, key, "constraint"))
+			continue;
+		size_t i = 0;
+		while (i < nops && !text_is(key, map_ops[i].key))
+			i++;
+		if (i == nops) {
+			err(ld, "unknown-key", key,
+			    "unknown constraint '%s'; expected one of: bind, eq, ne, lt, "
+			    "le, gt, ge, in, not-in, matches, not-matches, contains, starts-with, "
+			    "ends-with, "
+			    "test",
+			    shown(ld, key));
+			continue;
+		}
+		fx_cons_op op = map_ops[i].op;
+		int kind = map_ops[i].kind;
+		if (kind == K_LIST) {
+			cons_list(ld, pc, sr, v, op, key->pos);
+			continue;
+		}
+		if (v->kind != N_SCALAR) {
+			err_shape(ld, v, "a scalar", map_ops[i].key);
+			continue;
+		}
+		if (kind == K_BIND) {
+			if (is_var(v->text, v->len))
+				cons_var(ld, pc, sr, v->text + 1, v->len - 1, v->pos);
+			else
+				err(ld, "bad-variable", v,
+				    "bind takes a variable such as ?x, not '%s'", shown(ld, v));
+		} else if (kind == K_TEST) {
+			fx_expr *e = parse_expr(ld, v, 0, v->len);
+			fx_constraint *c = e ? add_cons(ld, pc, op, sr, key->pos) : NULL;
+			if (c)
+				c->arg = e;
+		} else if (kind == K_RE) {
+			if (text_slot(ld, sr, key, pc->tname))
+				cons_regex(ld, pc, sr, v, op, key->pos);
+		} else {
+			if (kind == K_TEXT && !text_slot(ld, sr, key, pc->tname))
+				continue;
+			fx_expr *a = NULL;
+			if (v->len && v->text[0] == '?') {
+				if (!is_var(v->text, v->len)) {
+					err(ld, "bad-variable", v,
+					    "'%s' is not a variable: a variable is '?' followed "
+					    "by a name",
+					    shown(ld, v));
+					continue;
+				}
+				uint32_t id =
+				        var_use(ld, v->text + 1, v->len - 1, v->pos, node_span(v));
+				if (id == NONE)
+					continue;
+				a = x_var(ld, id, v->pos);
+			} else {
+				fx_val val = fx_val_nil();
+				if (conv(ld, v->text, v->len, slot_type(sr), v->pos, node_span(v),
+				         pc->tname, slot_name(sr), &val) != 0)
+					continue;
+				a = x_const(ld, val, v->pos);
+			}
+			fx_constraint *c = a ? add_cons(ld, pc, op, sr, key->pos) : NULL;
+			if (c)
+				c->arg = a;
+		}
+	}
+}
+
+static void cons_node(loader *ld, patctx *pc, const slotref *sr, const node *v)
+{
+	switch (v->kind) {
+	case N_SCALAR:
+		cons_scalar(ld, pc, sr, v);
+		break;
+	case N_SEQ:
+		cons_list(ld, pc, sr, v, FX_C_IN, v->pos);
+		break;
+	case N_MAP:
+		cons_map(ld, pc, sr, v);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ============================================================================================
+ * Rules: conditions
+ * ========================================================================================== */
+
+static int parse_ce(loader *ld, const node *item, fx_ce *out);
+
+/* A pattern: `tmpl: {slot: constraint, ...}` with an optional `as: ?f` beside it. */
+static void parse_pattern(loader *ld, const node *asval, const node *tkey, const node *tval,
+                          fx_ce *out)
+{
+	patctx pc;
+	memset(&pc, 0, sizeof pc);
+	pc.tmpl = find_template(ld, tkey);
+	if (pc.tmpl == NONE) {
+		if (text_is(tkey, "and") || text_is(tkey, "or"))
+			err(ld, "unknown-template", tkey,
+			    "'%s' is reserved and not supported: the conditions "
+			    "of a rule are all required; for alternatives write separate rules",
+			    shown(ld, tkey));
+		else
+			err(ld, "unknown-template", tkey, "no template named '%s'",
+			    shown(ld, tkey));
+	} else {
+		pc.tname = tmpl_at(ld, pc.tmpl)->name;
+	}
+	if (!pc.tname)
+		pc.tname = "?";
+	pc.depth = (uint32_t)ld->rc->depths.n;
+	uint32_t *dt = gv_push(ld, &ld->rc->depths, sizeof(uint32_t));
+	if (dt)
+		*dt = pc.tmpl;
+	out->kind = FX_CE_PATTERN;
+	out->pos = tkey->pos;
+	out->tmpl = pc.tmpl;
+	out->depth = pc.depth;
+	out->fact_var = -1;
+
+	if (tval && !is_null(tval)) {
+		if (tval->kind != N_MAP) {
+			err_shape(ld, tval, "a mapping of slots to constraints", "a pattern");
+		} else {
+			uint32_t ns = ++ld->nseen;
+			for (size_t i = 0; i + 1 < tval->nkids && !ld->oom; i += 2) {
+				const node *key = tval->kids[i], *val = tval->kids[i + 1];
+				if (key->kind != N_SCALAR) {
+					err_shape(ld, key, "a slot name", "a key");
+					continue;
+				}
+				if (repeated_key(ld, ns, key, "slot"))
+					continue;
+				slotref sr = {NONE, NULL};
+				if (pc.tmpl != NONE) {
+					sr.slot = find_slot(ld, pc.tmpl, key);
+					if (sr.slot == NONE)
+						unknown_slot(ld, pc.tmpl, key);
+					else
+						sr.sd = &tmpl_at(ld, pc.tmpl)->slots[sr.slot];
+				}
+				cons_node(ld, &pc, &sr, val);
+			}
+		}
+	}
+	/* `as` binds after the slots: the fact variable is for later conditions and actions. */
+	if (asval) {
+		uint32_t old;
+		if (asval->kind != N_SCALAR || !is_var(asval->text, asval->len)) {
+			if (asval->kind != N_BAD)
+				err(ld, "bad-variable", asval,
+				    "as takes a variable such as ?f, not '%s'", shown(ld, asval));
+		} else if ((old = var_find(ld, asval->text + 1, asval->len - 1)) != NONE) {
+			fx_pos b = var_at(ld, old)->d.pos;
+			err(ld, "rebound-variable", asval,
+			    "%s is already bound (line %u, column %u); as needs "
+			    "a new variable",
+			    shown(ld, asval), (unsigned)b.line, (unsigned)b.col);
+		} else {
+			uint32_t id = var_new(ld, asval->text + 1, asval->len - 1, FX_VAR_FACT,
+			                      pc.depth, 0, asval->pos);
+			if (id != NONE)
+				out->fact_var = (int32_t)id;
+		}
+	}
+	out->cons = gv_finish(ld, ld->arena, &pc.cons, sizeof(fx_constraint), &out->ncons);
+}
+
+/* `not:`/`exists:`: one condition (a mapping) or a list of them, with their own scope. */
+static void parse_group(loader *ld, const node *key, const node *v, fx_ce *out)
+{
+	const char *what = text_is(key, "not") ? "not" : "exists";
+	out->kind = text_is(key, "not") ? FX_CE_NOT : FX_CE_EXISTS;
+	out->pos = key->pos;
+	out->fact_var = -1;
+	size_t scope = ld->rc->vars.n;
+	gvec kids = {0};
+	if (v->kind == N_MAP) {
+		fx_ce ce;
+		if (parse_ce(ld, v, &ce) == 0) {
+			fx_ce *p = gv_push(ld, &kids, sizeof ce);
+			if (p)
+				*p = ce;
+		}
+	} else if (v->kind == N_SEQ && v->nkids) {
+		for (size_t i = 0; i < v->nkids && !ld->oom; i++) {
+			fx_ce ce;
+			if (parse_ce(ld, v->kids[i], &ce) == 0) {
+				fx_ce *p = gv_push(ld, &kids, sizeof ce);
+				if (p)
+					*p = ce;
+			}
+		}
+	} else if (v->kind == N_SEQ || is_null(v)) {
+		err(ld, "empty-rule", key, "'%s' needs at least one condition", what);
+	} else {
+		err_shape(ld, v, "a pattern or a list of conditions", what);
+	}
+	scope_end(ld, scope);
+	out->children = gv_finish(ld, ld->arena, &kids, sizeof(fx_ce), &out->nchildren);
+}
+
+/* One item of `when` (or of a not/exists). 0, or -1 when nothing usable came of it. */
+static int parse_ce(loader *ld, const node *item, fx_ce *out)
+{
+	memset(out, 0, sizeof *out);
+	out->fact_var = -1;
+	if (item->kind != N_MAP) {
+		err_shape(ld, item, "a mapping (a pattern, not, exists or test)", "a condition");
+		return -1;
+	}
+	const node *ask = NULL, *asval = NULL, *tkey = NULL, *tval = NULL;
+	for (size_t i = 0; i + 1 < item->nkids; i += 2) {
+		const node *key = item->kids[i];
+		if (key->kind != N_SCALAR) {
+			err_shape(ld, key, "a template name, as, not, exists or test",
+			          "a key of a condition");
+		} else if (text_is(key, "as")) {
+			if (ask)
+				err(ld, "duplicate-key", key,
+				    "key 'as' appears twice in a condition");
+			ask = key;
+			asval = item->kids[i + 1];
+		} else if (tkey) {
+			err(ld, "shape", key,
+			    "one condition per item: '%s' follows '%s'; put it in an item of "
+			    "its own",
+			    shown(ld, key), shown(ld, tkey));
+		} else {
+			tkey = key;
+			tval = item->kids[i + 1];
+		}
+	}
+	if (!tkey) {
+		err(ld, "missing-key", ask ? ask : item,
+		    "a condition needs a template key (a pattern), not, "
+		    "exists or test");
+		return -1;
+	}
+	int special = text_is(tkey, "not") || text_is(tkey, "exists") || text_is(tkey, "test");
+	if (special && ask)
+		err(ld, "shape", ask, "'as' belongs to a pattern, not to '%s'", shown(ld, tkey));
+	if (text_is(tkey, "test")) {
+		out->kind = FX_CE_TEST;
+		out->pos = tkey->pos;
+		if (tval->kind != N_SCALAR) {
+			err_shape(ld, tval, "an expression", "test");
+			return -1;
+		}
+		out->test = parse_expr(ld, tval, 0, tval->len);
+		return out->test ? 0 : -1;
+	}
+	if (special) {
+		parse_group(ld, tkey, tval, out);
+		return 0;
+	}
+	parse_pattern(ld, asval, tkey, tval, out);
+	return 0;
+}
+
+/* ============================================================================================
+ * Rules: actions
+ * ========================================================================================== */
+
+/* A value in an action: ?var, "= expression", or a constant (of the slot's type when sd is
+ * given, else read as conv_untyped does). NULL after reporting. */
+static fx_expr *action_value(loader *ld, const node *v, const fx_slot_def *sd, const char *tname)
+{
+	if (v->kind != N_SCALAR) {
+		err_shape(ld, v, "a value, ?var or \"= expression\"", "a value in an action");
+		return NULL;
+	}
+	const char *t = v->text;
+	size_t len = v->len;
+	if (len && t[0] == '?') {
+		if (!is_var(t, len)) {
+			err(ld, "bad-variable", v,
+			    "'%s' is not a variable: a variable is '?' followed by a name; "
+			    "for text that starts with '?' write '= \"...\"'",
+			    shown(ld, v));
+			return NULL;
+		}
+		uint32_t id = var_use(ld, t + 1, len - 1, v->pos, node_span(v));
+		return id == NONE ? NULL : x_var(ld, id, v->pos);
+	}
+	if (len && t[0] == '=') {
+		size_t o = 1;
+		while (o < len && is_blank(t[o]))
+			o++;
+		if (o == len) {
+			err(ld, "bad-expression", v, "'=' must be followed by an expression");
+			return NULL;
+		}
+		fx_expr *e = parse_expr(ld, v, o, len - o);
+		if (e && e->kind == FX_X_CONST && sd &&
+		    fit_const(ld, e, sd->type, tname, sd->name, value_pos(v, o),
+		              value_span(v, o, len - o), 1))
+			return NULL;
+		return e;
+	}
+	fx_val val;
+	if (sd) {
+		if (conv(ld, t, len, sd->type, v->pos, node_span(v), tname, sd->name, &val) != 0)
+			return NULL;
+	} else if (conv_untyped(ld, v, &val) != 0) {
+		return NULL;
+	}
+	return x_const(ld, val, v->pos);
+}
+
+/* `{slot: value, ...}` for assert and modify. tmpl NONE: unknown, values are still read. */
+static void slot_sets(loader *ld, uint32_t tmpl, const node *m, fx_action *a)
+{
+	if (!m || is_null(m))
+		return;
+	if (m->kind != N_MAP) {
+		err_shape(ld, m, "a mapping of slots to values", "the slots of an action");
+		return;
+	}
+	gvec sets = {0};
+	uint32_t ns = ++ld->nseen;
+	const char *tname = tmpl != NONE ? tmpl_at(ld, tmpl)->name : "?";
+	for (size_t i = 0; i + 1 < m->nkids && !ld->oom; i += 2) {
+		const node *key = m->kids[i], *val = m->kids[i + 1];
+		if (key->kind != N_SCALAR) {
+			err_shape(ld, key, "a slot name", "a key");
+			continue;
+		}
+		if (repeated_key(ld, ns, key, "slot"))
+			continue;
+		uint32_t si = NONE;
+		const fx_slot_def *sd = NULL;
+		if (tmpl != NONE) {
+			si = find_slot(ld, tmpl, key);
+			if (si == NONE)
+				unknown_slot(ld, tmpl, key);
+			else
+				sd = &tmpl_at(ld, tmpl)->slots[si];
+		}
+		fx_expr *e = action_value(ld, val, sd, tname);
+		if (e && sd) {
+			fx_slot_set *s = gv_push(ld, &sets, sizeof *s);
+			if (s) {
+				s->slot = si;
+				s->value = e;
+				s->pos = key->pos;
+			}
+		}
+	}
+	a->sets = gv_finish(ld, ld->arena, &sets, sizeof(fx_slot_set), &a->nsets);
+}
+
+static fx_action *new_action(loader *ld, gvec *acts, fx_action_kind kind, fx_pos pos)
+{
+	fx_action *a = gv_push(ld, acts, sizeof *a);
+	if (a) {
+		a->kind = kind;
+		a->pos = pos;
+		a->tmpl = NONE;
+	}
+	return a;
+}
+
+/* A fact variable for retract or modify: its id, or NONE after reporting. */
+static uint32_t fact_target(loader *ld, const node *v, const char *action)
+{
+	if (v->kind != N_SCALAR || !is_var(v->text, v->len)) {
+		if (v->kind != N_BAD)
+			err(ld, "bad-target", v,
+			    "%s takes a fact variable bound with as:, such as ?f, not '%s'", action,
+			    shown(ld, v));
+		return NONE;
+	}
+	uint32_t id = var_use(ld, v->text + 1, v->len - 1, v->pos, node_span(v));
+	if (id == NONE)
+		return NONE;
+	const varx *x = var_at(ld, id);
+	if (x->d.kind != FX_VAR_FACT && !x->poisoned) {
+		err(ld, "bad-target", v,
+		    "%s needs a fact: %s holds %s; bind the fact with as: in its "
+		    "pattern",
+		    action, shown(ld, v),
+		    x->d.kind == FX_VAR_LOCAL ? "a value set by bind" : "a slot's value");
+		return NONE;
+	}
+	return id;
+}
+
+enum {
+	A_ASSERT,
+	A_RETRACT,
+	A_MODIFY,
+	A_BIND,
+	A_PRINT,
+	A_HALT,
+	A_SET,
+	NAKEYS
+};
+
+static void act_assert(loader *ld, gvec *acts, const node *key, const node *m)
+{
+	if (m->kind != N_MAP || m->nkids < 2) {
+		err_shape(ld, m, "a mapping {template: {slot: value, ...}}", "assert");
+		return;
+	}
+	if (m->nkids > 2)
+		err(ld, "shape", m->kids[2],
+		    "assert makes one fact: write one assert per template");
+	const node *tkey = m->kids[0], *tval = m->kids[1];
+	if (tkey->kind != N_SCALAR) {
+		err_shape(ld, tkey, "a template name", "the key of assert");
+		return;
+	}
+	uint32_t ti = find_template(ld, tkey);
+	if (ti == NONE)
+		err(ld, "unknown-template", tkey, "no template named '%s'", shown(ld, tkey));
+	fx_action a;
+	memset(&a, 0, sizeof a);
+	a.kind = FX_A_ASSERT;
+	a.pos = key->pos;
+	a.tmpl = ti;
+	slot_sets(ld, ti, tval, &a);
+	if (ti == NONE)
+		return;
+	fx_action *p = gv_push(ld, acts, sizeof a);
+	if (p)
+		*p = a;
+}
+
+static void act_retract(loader *ld, gvec *acts, const node *key, const node *v)
+{
+	size_t n = v->kind == N_SEQ ? v->nkids : 1;
+	if (v->kind == N_SEQ && n == 0)
+		err(ld, "bad-target", key, "retract needs at least one fact variable");
+	for (size_t i = 0; i < n; i++) {
+		const node *t = v->kind == N_SEQ ? v->kids[i] : v;
+		uint32_t id = fact_target(ld, t, "retract");
+		fx_expr *e = id != NONE ? x_var(ld, id, t->pos) : NULL;
+		fx_action *a = e ? new_action(ld, acts, FX_A_RETRACT, key->pos) : NULL;
+		if (a)
+			a->target = e;
+	}
+}
+
+static void act_modify(loader *ld, gvec *acts, const node *key, const node *v, const node *set)
+{
+	uint32_t id = fact_target(ld, v, "modify");
+	uint32_t tmpl = NONE;
+	if (id != NONE && !var_at(ld, id)->poisoned) {
+		uint32_t d = var_at(ld, id)->d.depth;
+		if (d < ld->rc->depths.n)
+			tmpl = ((uint32_t *)ld->rc->depths.p)[d];
+	}
+	if (!set) {
+		err(ld, "missing-key", key, "modify needs set: {slot: value, ...}");
+		return;
+	}
+	fx_action a;
+	memset(&a, 0, sizeof a);
+	a.kind = FX_A_MODIFY;
+	a.pos = key->pos;
+	a.tmpl = tmpl;
+	slot_sets(ld, tmpl, set, &a);
+	if (id == NONE)
+		return;
+	a.target = x_var(ld, id, v->pos);
+	fx_action *p = a.target ? gv_push(ld, acts, sizeof a) : NULL;
+	if (p)
+		*p = a;
+}
+
+static void act_bind(loader *ld, gvec *acts, const node *key, const node *m)
+{
+	if (m->kind != N_MAP || m->nkids == 0) {
+		err_shape(ld, m, "a mapping {?var: value}", "bind");
+		return;
+	}
+	for (size_t i = 0; i + 1 < m->nkids && !ld->oom; i += 2) {
+		const node *k = m->kids[i], *val = m->kids[i + 1];
+		if (k->kind != N_SCALAR || !is_var(k->text, k->len)) {
+			if (k->kind != N_BAD)
+				err(ld, "bad-variable", k,
+				    "bind sets variables such as ?x, not '%s'", shown(ld, k));
+			continue;
+		}
+		/* The value is read first: `?n: "= ?n + 1"` uses the previous ?n. */
+		fx_expr *e = action_value(ld, val, NULL, NULL);
+		uint32_t id = var_find(ld, k->text + 1, k->len - 1);
+		if (id != NONE && var_at(ld, id)->d.kind != FX_VAR_LOCAL) {
+			fx_pos b = var_at(ld, id)->d.pos;
+			err(ld, "rebound-variable", k,
+			    "%s is bound by a condition (line %u, column %u); bind "
+			    "cannot change it: use a new name",
+			    shown(ld, k), (unsigned)b.line, (unsigned)b.col);
+			continue;
+		}
+		if (id == NONE) {
+			id = var_new(ld, k->text + 1, k->len - 1, FX_VAR_LOCAL, 0, ld->rc->nlocals,
+			             k->pos);
+			if (id == NONE)
+				continue;
+			ld->rc->nlocals++;
+		}
+		fx_action *a = e ? new_action(ld, acts, FX_A_BIND, key->pos) : NULL;
+		if (a) {
+			a->var = id;
+			a->value = e;
+		}
+	}
+}
+
+static void act_print(loader *ld, gvec *acts, const node *key, const node *v)
+{
+	if (v->kind == N_MAP) {
+		err_shape(ld, v, "a value or a list of values", "print");
+		return;
+	}
+	size_t n = v->kind == N_SEQ ? v->nkids : 1;
+	fx_expr **items = anew(ld, n, sizeof *items);
+	if (!items)
+		return;
+	int ok = 1;
+	for (size_t i = 0; i < n; i++) {
+		items[i] = action_value(ld, v->kind == N_SEQ ? v->kids[i] : v, NULL, NULL);
+		ok &= items[i] != NULL;
+	}
+	fx_action *a = ok ? new_action(ld, acts, FX_A_PRINT, key->pos) : NULL;
+	if (a) {
+		a->items = items;
+		a->nitems = (uint32_t)n;
+	}
+}
+
+static void parse_action(loader *ld, gvec *acts, const node *item)
+{
+	if (item->kind == N_SCALAR && text_is(item, "halt")) {
+		new_action(ld, acts, FX_A_HALT, item->pos);
+		return;
+	}
+	if (item->kind != N_MAP) {
+		err_shape(ld, item, "a mapping such as {assert: ...} (or the word halt)",
+		          "an action");
+		return;
+	}
+	static const char *const keys[NAKEYS] = {"assert", "retract", "modify", "bind",
+	                                         "print",  "halt",    "set"};
+	const node *v[NAKEYS], *k[NAKEYS];
+	int bad = take_keys(ld, item, keys, NAKEYS, v, k, "an action");
+	int which = -1;
+	for (int i = 0; i < A_SET; i++) {
+		if (!v[i])
+			continue;
+		if (which < 0) {
+			which = i;
+		} else {
+			/* Report the one written second. */
+			int second = k[i]->off > k[which]->off ? i : which;
+			int first = second == i ? which : i;
+			err(ld, "shape", k[second],
+			    "one action per item: '%s' follows '%s'; put it in an item of "
+			    "its own",
+			    keys[second], keys[first]);
+			which = first;
+		}
+	}
+	if (v[A_SET] && which != A_MODIFY)
+		err(ld, "unknown-key", k[A_SET], "set goes with modify");
+	if (which < 0) {
+		if (!v[A_SET] && !bad)
+			err(ld, "missing-key", item,
+			    "an action needs one of: assert, retract, modify, bind, "
+			    "print, halt");
+		return;
+	}
+	const node *key = k[which], *val = v[which];
+	if (val->kind == N_BAD)
+		return;
+	switch (which) {
+	case A_ASSERT:
+		act_assert(ld, acts, key, val);
+		break;
+	case A_RETRACT:
+		act_retract(ld, acts, key, val);
+		break;
+	case A_MODIFY:
+		act_modify(ld, acts, key, val, v[A_SET]);
+		break;
+	case A_BIND:
+		act_bind(ld, acts, key, val);
+		break;
+	case A_PRINT:
+		act_print(ld, acts, key, val);
+		break;
+	case A_HALT:
+		if (text_is(val, "true"))
+			new_action(ld, acts, FX_A_HALT, key->pos);
+		else
+			err(ld, "type", val,
+			    "halt takes true (or write the item as the word halt), not '%s'",
+			    shown(ld, val));
+		break;
+	}
+}
+
+/* ============================================================================================
+ * Rules
+ * ========================================================================================== */
+
+static void load_rule(loader *ld, const node *item)
+{
+	if (item->kind != N_MAP) {
+		err_shape(ld, item, "a mapping with id, when and then", "a rule");
+		return;
+	}
+	enum {
+		R_ID,
+		R_SALIENCE,
+		R_BECAUSE,
+		R_DOC,
+		R_WHEN,
+		R_THEN,
+		NRKEYS
+	};
+	static const char *const keys[NRKEYS] = {"id",  "salience", "because",
+	                                         "doc", "when",     "then"};
+	const node *v[NRKEYS], *k[NRKEYS];
+	take_keys(ld, item, keys, NRKEYS, v, k, "a rule");
+	unsigned errors0 = ld->rep->errors;
+	const char *name = take_id(ld, v[R_ID], item, "a rule");
+	int keep = name != NULL;
+	uint32_t prev;
+	if (name && ht_get(&ld->names, NS_RULE, v[R_ID]->text, v[R_ID]->len, &prev)) {
+		fx_pos p = ((fx_rule_def *)ld->rules.p)[prev].pos;
+		err(ld, "duplicate-id", v[R_ID], "rule '%s' is already defined at %s:%u:%u", name,
+		    p.file, (unsigned)p.line, (unsigned)p.col);
+		keep = 0;
+	}
+	rulectx *rc = &ld->rule;
+	memset(rc, 0, sizeof *rc);
+	rc->ord = ld->nrule_ord++;
+	ld->rc = rc;
+	ld->rule_name = name;
+
+	fx_rule_def r;
+	memset(&r, 0, sizeof r);
+	r.name = name;
+	r.index = (uint32_t)ld->rules.n;
+	r.pos = v[R_ID] ? v[R_ID]->pos : item->pos;
+	if (v[R_SALIENCE]) {
+		const node *s = v[R_SALIENCE];
+		int64_t i = 0;
+		if (s->kind != N_SCALAR || parse_int(s->text, s->len, &i) != 1 || i < INT32_MIN ||
+		    i > INT32_MAX)
+			err(ld, "type", s,
+			    "salience is an integer from -2147483648 to 2147483647, not '%s'",
+			    shown(ld, s));
+		else
+			r.salience = (int32_t)i;
+	}
+	for (int f = R_BECAUSE; f <= R_DOC; f++) {
+		const node *t = v[f];
+		if (!t)
+			continue;
+		if (t->kind != N_SCALAR) {
+			err_shape(ld, t, "text", keys[f]);
+			continue;
+		}
+		const char *s = astr(ld, ld->arena, t->text, t->len);
+		if (f == R_BECAUSE)
+			r.because = s;
+		else
+			r.doc = s;
+	}
+
+	gvec ces = {0}, acts = {0};
+	const node *w = v[R_WHEN];
+	if (!w) {
+		err(ld, "missing-key", item, "a rule needs when: a list of conditions");
+	} else if (is_null(w) || (w->kind == N_SEQ && w->nkids == 0)) {
+		err(ld, "empty-rule", k[R_WHEN], "when needs at least one condition");
+	} else if (w->kind != N_SEQ) {
+		err_shape(ld, w, "a list of conditions", "when");
+	} else {
+		for (size_t i = 0; i < w->nkids && !ld->oom; i++) {
+			fx_ce ce;
+			if (parse_ce(ld, w->kids[i], &ce) == 0) {
+				fx_ce *p = gv_push(ld, &ces, sizeof ce);
+				if (p)
+					*p = ce;
+			}
+		}
+	}
+	const node *t = v[R_THEN];
+	if (t && !is_null(t)) {
+		if (t->kind != N_SEQ)
+			err_shape(ld, t, "a list of actions", "then");
+		else
+			for (size_t i = 0; i < t->nkids && !ld->oom; i++)
+				parse_action(ld, &acts, t->kids[i]);
+	}
+
+	/* Unused variables, only in a rule without errors (an error explains itself better). */
+	if (ld->rep->errors == errors0) {
+		for (size_t i = 0; i < rc->vars.n; i++) {
+			const varx *x = var_at(ld, (uint32_t)i);
+			if (!x->used && x->d.name[0] != '_')
+				warn_at(ld, "unused-variable", x->d.pos,
+				        (unsigned)strlen(x->d.name) + 1,
+				        "variable ?%s is bound but never used (name it ?_%s to "
+				        "keep it quiet)",
+				        x->d.name, x->d.name);
+		}
+	}
+
+	r.ces = gv_finish(ld, ld->arena, &ces, sizeof(fx_ce), &r.nces);
+	r.actions = gv_finish(ld, ld->arena, &acts, sizeof(fx_action), &r.nactions);
+	r.ndepth = (uint32_t)rc->depths.n;
+	r.nlocals = rc->nlocals;
+	if (rc->vars.n) {
+		r.vars = anew(ld, rc->vars.n, sizeof(fx_var_def));
+		if (r.vars) {
+			for (size_t i = 0; i < rc->vars.n; i++)
+				r.vars[i] = var_at(ld, (uint32_t)i)->d;
+			r.nvars = (uint32_t)rc->vars.n;
+		}
+	}
+	gv_free(&rc->vars);
+	gv_free(&rc->depths);
+	ld->rc = NULL;
+	ld->rule_name = NULL;
+	if (!keep)
+		return;
+	fx_rule_def *p = gv_push(ld, &ld->rules, sizeof r);
+	if (p) {
+		*p = r;
+		ht_set(ld, &ld->names, NS_RULE, v[R_ID]->text, v[R_ID]->len, r.index);
+	}
+}
+
+/* ============================================================================================
+ * Entry point
+ * ========================================================================================== */
+
+static void each_item(loader *ld, const node *sec, const char *what, const char *shape,
+                      void (*fn)(loader *, const node *))
+{
+	if (!sec || is_null(sec))
+		return;
+	if (sec->kind != N_SEQ) {
+		err_shape(ld, sec, shape, what);
+		return;
+	}
+	for (size_t i = 0; i < sec->nkids && !ld->oom; i++)
+		fn(ld, sec->kids[i]);
+}
+
+int fx_load_program(fx_program *prog, fx_arena *arena, fx_atoms *atoms, fx_vec *regexes,
+                    fx_reporter *rep, const fx_load_input *in)
+{
+	if (!prog || !arena || !atoms || !regexes || !rep || !in ||
+	    (!in->paths && !in->buf && in->len))
+		return FX_EINVAL;
+	memset(prog, 0, sizeof *prog);
+	loader ld;
+	memset(&ld, 0, sizeof ld);
+	ld.arena = arena;
+	ld.atoms = atoms;
+	ld.regexes = regexes;
+	ld.rep = rep;
+	fx_arena_init(&ld.scratch);
+	fx_buf_init(&ld.msg);
+	unsigned errors0 = rep->errors;
+
+	if (in->paths) {
+		for (size_t i = 0; i < in->npaths && !ld.oom; i++) {
+			const char *p =
+			        in->paths[i] ? astr(&ld, arena, in->paths[i], strlen(in->paths[i]))
+			                     : NULL;
+			if (p)
+				load_path(&ld, p, NULL, 0);
+		}
+	} else {
+		const char *name = in->name ? in->name : "<buffer>";
+		name = astr(&ld, arena, name, strlen(name));
+		const char *text = astr(&ld, arena, in->buf ? in->buf : "", in->len);
+		if (name && text)
+			load_text(&ld, name, "", text, in->len, 0);
+	}
+
+	srcfile **units = ld.units.p;
+	for (size_t u = 0; u < ld.units.n && !ld.oom; u++)
+		each_item(&ld, units[u]->sect[SEC_TEMPLATES], "templates", "a list of templates",
+		          load_template);
+	for (size_t u = 0; u < ld.units.n && !ld.oom; u++) {
+		each_item(&ld, units[u]->sect[SEC_FACTS], "facts", "a list of facts", load_fact);
+		each_item(&ld, units[u]->sect[SEC_RULES], "rules", "a list of rules", load_rule);
+	}
+
+	prog->templates =
+	        gv_finish(&ld, arena, &ld.tmpls, sizeof(fx_template_def), &prog->ntemplates);
+	prog->facts = gv_finish(&ld, arena, &ld.facts, sizeof(fx_fact_def), &prog->nfacts);
+	prog->rules = gv_finish(&ld, arena, &ld.rules, sizeof(fx_rule_def), &prog->nrules);
+	if (ld.files.n) {
+		const char **names = anew(&ld, ld.files.n, sizeof(char *));
+		if (names) {
+			for (size_t i = 0; i < ld.files.n; i++)
+				names[i] = ((srcfile **)ld.files.p)[i]->name;
+			prog->files = names;
+			prog->nfiles = (uint32_t)ld.files.n;
+		}
+	}
+
+	gv_free(&ld.files);
+	gv_free(&ld.units);
+	gv_free(&ld.tmpls);
+	gv_free(&ld.facts);
+	gv_free(&ld.rules);
+	ht_free(&ld.names);
+	ht_free(&ld.slots);
+	ht_free(&ld.vars);
+	ht_free(&ld.seen);
+	fx_buf_dispose(&ld.msg);
+	fx_arena_dispose(&ld.scratch);
+	if (ld.oom)
+		return FX_ENOMEM;
+	if (ld.io)
+		return FX_EIO;
+	return rep->errors > errors0 ? FX_ELOAD : 0;
+}
