@@ -5,6 +5,10 @@
  *
  * How it works
  * ------------
+ * 0. The prelude (prelude.c), the built-in templates of the diagnosis vocabulary, is read first
+ *    as a unit named <builtin>, exactly like a user file: its templates come first in the
+ *    program and a user template of the same name is a duplicate. The actions conclude,
+ *    recommend and ask are sugar the loader turns into asserts of those templates.
  * 1. Reading. Each file (or the caller's buffer) is copied into the kb's arena, registered with
  *    the reporter so diagnostics can quote its lines, and turned into a tree of `node`s with
  *    libyaml's event API. We build our own tree rather than use libyaml's document API because
@@ -60,6 +64,7 @@
 #include <yaml.h>
 
 #include "expr.h"
+#include "prelude.h"
 #include "regex.h"
 
 #define MAX_NESTING 64       /* YAML collections inside one another */
@@ -183,6 +188,7 @@ typedef struct loader {
 	gvec rules;            /* fx_rule_def */
 	uint32_t nrule_ord;    /* rules seen, valid or not */
 	fx_buf msg;            /* message being built */
+	const char *prelude;   /* unit name of the prelude: the file of built-in definitions */
 	const char *rule_name; /* the rule being read, for diagnostics */
 	rulectx *rc;           /* the rule being read (&rule), or NULL */
 	rulectx rule;
@@ -983,10 +989,12 @@ static int parse_yaml(loader *ld, const srcfile *sf, node **root)
 
 /* Walk mapping m whose keys must be among keys[0..nkeys): vals[i] and knodes[i] receive the
  * value and key of keys[i] (NULL when absent). Unknown, repeated and non-scalar keys are
- * reported; `what` names the mapping in messages ("a rule"). Returns the number of keys
- * reported. */
-static int take_keys(loader *ld, const node *m, const char *const *keys, size_t nkeys,
-                     const node **vals, const node **knodes, const char *what)
+ * reported; `what` names the mapping in messages ("a rule"), which list keys[0..nlisted) as
+ * the allowed ones (the rest are taken only to be refused with a better message). Returns
+ * the number of keys reported. */
+static int take_keys_listing(loader *ld, const node *m, const char *const *keys, size_t nkeys,
+                             size_t nlisted, const node **vals, const node **knodes,
+                             const char *what)
 {
 	int bad = 0;
 	for (size_t i = 0; i < nkeys; i++) {
@@ -1008,7 +1016,7 @@ static int take_keys(loader *ld, const node *m, const char *const *keys, size_t 
 			bad++;
 			fx_buf list;
 			fx_buf_init(&list);
-			for (size_t j = 0; j < nkeys; j++)
+			for (size_t j = 0; j < nlisted && j < nkeys; j++)
 				fx_buf_printf(&list, "%s%s", j ? ", " : "", keys[j]);
 			err(ld, "unknown-key", key, "unknown key '%s' in %s; expected one of: %s",
 			    shown(ld, key), what, fx_buf_cstr(&list));
@@ -1026,6 +1034,12 @@ static int take_keys(loader *ld, const node *m, const char *const *keys, size_t 
 		}
 	}
 	return bad;
+}
+
+static int take_keys(loader *ld, const node *m, const char *const *keys, size_t nkeys,
+                     const node **vals, const node **knodes, const char *what)
+{
+	return take_keys_listing(ld, m, keys, nkeys, nkeys, vals, knodes, what);
 }
 
 /* For mappings whose keys are names (slots, templates): report key if it repeats one met
@@ -1667,8 +1681,15 @@ static void load_template(loader *ld, const node *item)
 	uint32_t prev = find_template(ld, v[0]);
 	if (prev != NONE) {
 		fx_pos p = tmpl_at(ld, prev)->pos;
-		err(ld, "duplicate-id", v[0], "template '%s' is already defined at %s:%u:%u", name,
-		    p.file, (unsigned)p.line, (unsigned)p.col);
+		if (p.file == ld->prelude)
+			err(ld, "duplicate-id", v[0],
+			    "template '%s' is built in (defined in %s): use it as it is, or "
+			    "choose another name",
+			    name, p.file);
+		else
+			err(ld, "duplicate-id", v[0],
+			    "template '%s' is already defined at %s:%u:%u", name, p.file,
+			    (unsigned)p.line, (unsigned)p.col);
 		return;
 	}
 	if (ld->tmpls.n >= NONE - 1)
@@ -2803,7 +2824,10 @@ enum {
 	A_BIND,
 	A_PRINT,
 	A_HALT,
-	A_SET,
+	A_CONCLUDE,
+	A_RECOMMEND,
+	A_ASK,
+	A_SET, /* not an action: goes with modify; keys before it are actions */
 	NAKEYS
 };
 
@@ -2941,6 +2965,176 @@ static void act_print(loader *ld, gvec *acts, const node *key, const node *v)
 	}
 }
 
+/* --- The diagnosis vocabulary: conclude, recommend, ask ---------------------------------------
+ * Sugar for asserts of the prelude's templates, so that the Rete network and sessions know
+ * nothing of them: `conclude: {id: X, certainty: C}` asserts finding(id X, certainty C,
+ * rule R) where R is this rule's id; `recommend: {remedy: M, finding: F}` asserts
+ * recommend(remedy M, finding F, rule R); `ask: Q` asserts ask(question Q). Users never write
+ * the `rule` slot here: it is what makes a conclusion traceable to the rule that drew it. */
+
+static uint32_t template_named(loader *ld, const char *name)
+{
+	uint32_t i;
+	return ht_get(&ld->names, NS_TEMPLATE, name, strlen(name), &i) ? i : NONE;
+}
+
+/* Slot `name` of template tmpl, or NULL (also when tmpl is NONE); *si receives its index. */
+static const fx_slot_def *slot_named(loader *ld, uint32_t tmpl, const char *name, uint32_t *si)
+{
+	uint32_t i;
+	if (tmpl == NONE || !ht_get(&ld->slots, tmpl, name, strlen(name), &i))
+		return NULL;
+	*si = i;
+	return &tmpl_at(ld, tmpl)->slots[i];
+}
+
+typedef struct vocab_act {
+	loader *ld;
+	const char *tname; /* the built-in template asserted */
+	uint32_t tmpl;     /* its index; NONE if the prelude lacks it (values are still read) */
+	gvec sets;         /* fx_slot_set */
+	int ok;            /* every value was usable */
+} vocab_act;
+
+static void vocab_begin(loader *ld, vocab_act *va, const char *tname)
+{
+	memset(va, 0, sizeof *va);
+	va->ld = ld;
+	va->tname = tname;
+	va->tmpl = template_named(ld, tname);
+	va->ok = va->tmpl != NONE;
+}
+
+/* Set slot `slot` to the action value v (as action_value reads it); the expression, or NULL
+ * after reporting. */
+static fx_expr *vocab_value(vocab_act *va, const char *slot, const node *v, fx_pos pos)
+{
+	uint32_t si = NONE;
+	const fx_slot_def *sd = slot_named(va->ld, va->tmpl, slot, &si);
+	fx_expr *e = action_value(va->ld, v, sd, va->tname);
+	if (!e || !sd) {
+		va->ok = 0;
+		return e;
+	}
+	fx_slot_set *s = gv_push(va->ld, &va->sets, sizeof *s);
+	if (s) {
+		s->slot = si;
+		s->value = e;
+		s->pos = pos;
+	}
+	return e;
+}
+
+/* Set the `rule` slot to this rule's id and append the assert, unless something failed. */
+static void vocab_end(vocab_act *va, gvec *acts, const node *key)
+{
+	loader *ld = va->ld;
+	uint32_t si = NONE;
+	const fx_slot_def *sd = slot_named(ld, va->tmpl, "rule", &si);
+	if (va->ok && sd && ld->rule_name) {
+		const fx_atom *a = fx_atoms_intern(ld->atoms, ld->rule_name, strlen(ld->rule_name));
+		fx_expr *e = a ? x_const(ld, fx_val_atom(FX_SYMBOL, a), key->pos) : NULL;
+		fx_slot_set *s = e ? gv_push(ld, &va->sets, sizeof *s) : NULL;
+		if (a == NULL)
+			ld->oom = 1;
+		if (s) {
+			s->slot = si;
+			s->value = e;
+			s->pos = key->pos;
+		}
+	}
+	fx_action a;
+	memset(&a, 0, sizeof a);
+	a.kind = FX_A_ASSERT;
+	a.pos = key->pos;
+	a.tmpl = va->tmpl;
+	a.sets = gv_finish(ld, ld->arena, &va->sets, sizeof(fx_slot_set), &a.nsets);
+	if (!va->ok)
+		return;
+	fx_action *p = gv_push(ld, acts, sizeof a);
+	if (p)
+		*p = a;
+}
+
+/* The keys of conclude and recommend: keys[0] is required, keys[1] optional, keys[2] is
+ * `rule`, refused with a message of its own. */
+static int vocab_keys(loader *ld, const node *key, const node *m, const char *const keys[3],
+                      const node *v[3], const node *k[3])
+{
+	const char *action = key->text;
+	if (m->kind != N_MAP) {
+		fx_buf shape;
+		fx_buf_init(&shape);
+		fx_buf_printf(&shape, "a mapping {%s: ..., %s: ...}", keys[0], keys[1]);
+		err_shape(ld, m, shape.oom ? "a mapping" : fx_buf_cstr(&shape), action);
+		fx_buf_dispose(&shape);
+		return -1;
+	}
+	take_keys_listing(ld, m, keys, 3, 2, v, k, action);
+	if (v[2])
+		err(ld, "unknown-key", k[2],
+		    "'rule' is not written in %s: it is set to the id of the rule; "
+		    "expected one of: %s, %s",
+		    action, keys[0], keys[1]);
+	if (!v[0]) {
+		err(ld, "missing-key", key, "%s needs %s", action, keys[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static void act_conclude(loader *ld, gvec *acts, const node *key, const node *m)
+{
+	static const char *const keys[3] = {"id", "certainty", "rule"};
+	const node *v[3], *k[3];
+	if (vocab_keys(ld, key, m, keys, v, k) != 0)
+		return;
+	vocab_act va;
+	vocab_begin(ld, &va, "finding");
+	vocab_value(&va, "id", v[0], k[0]->pos);
+	if (v[1]) {
+		fx_expr *c = vocab_value(&va, "certainty", v[1], k[1]->pos);
+		/* A constant is checked now; a computed certainty is the rule writer's care. */
+		if (c && c->kind == FX_X_CONST && c->val.type == FX_FLOAT &&
+		    !(c->val.u.f >= 0.0 && c->val.u.f <= 1.0)) {
+			err(ld, "type", v[1], "a certainty is a number from 0 to 1, not '%s'",
+			    shown(ld, v[1]));
+			va.ok = 0;
+		}
+	}
+	vocab_end(&va, acts, key);
+}
+
+static void act_recommend(loader *ld, gvec *acts, const node *key, const node *m)
+{
+	static const char *const keys[3] = {"remedy", "finding", "rule"};
+	const node *v[3], *k[3];
+	if (vocab_keys(ld, key, m, keys, v, k) != 0)
+		return;
+	vocab_act va;
+	vocab_begin(ld, &va, "recommend");
+	vocab_value(&va, "remedy", v[0], k[0]->pos);
+	if (v[1])
+		vocab_value(&va, "finding", v[1], k[1]->pos);
+	vocab_end(&va, acts, key);
+}
+
+static void act_ask(loader *ld, gvec *acts, const node *key, const node *v)
+{
+	if (v->kind != N_SCALAR) {
+		err_shape(ld, v, "a question (a symbol, ?var or \"= expression\")", "ask");
+		return;
+	}
+	if (is_null(v) && v->len == 0) {
+		err(ld, "missing-key", key, "ask needs a question, as in `ask: question-id`");
+		return;
+	}
+	vocab_act va;
+	vocab_begin(ld, &va, "ask");
+	vocab_value(&va, "question", v, key->pos);
+	vocab_end(&va, acts, key);
+}
+
 static void parse_action(loader *ld, gvec *acts, const node *item)
 {
 	if (item->kind == N_SCALAR && text_is(item, "halt")) {
@@ -2952,8 +3146,8 @@ static void parse_action(loader *ld, gvec *acts, const node *item)
 		          "an action");
 		return;
 	}
-	static const char *const keys[NAKEYS] = {"assert", "retract", "modify", "bind",
-	                                         "print",  "halt",    "set"};
+	static const char *const keys[NAKEYS] = {"assert", "retract",  "modify",    "bind", "print",
+	                                         "halt",   "conclude", "recommend", "ask",  "set"};
 	const node *v[NAKEYS], *k[NAKEYS];
 	int bad = take_keys(ld, item, keys, NAKEYS, v, k, "an action");
 	int which = -1;
@@ -2979,7 +3173,7 @@ static void parse_action(loader *ld, gvec *acts, const node *item)
 		if (!v[A_SET] && !bad)
 			err(ld, "missing-key", item,
 			    "an action needs one of: assert, retract, modify, bind, "
-			    "print, halt");
+			    "print, halt, conclude, recommend, ask");
 		return;
 	}
 	const node *key = k[which], *val = v[which];
@@ -3000,6 +3194,15 @@ static void parse_action(loader *ld, gvec *acts, const node *item)
 		break;
 	case A_PRINT:
 		act_print(ld, acts, key, val);
+		break;
+	case A_CONCLUDE:
+		act_conclude(ld, acts, key, val);
+		break;
+	case A_RECOMMEND:
+		act_recommend(ld, acts, key, val);
+		break;
+	case A_ASK:
+		act_ask(ld, acts, key, val);
 		break;
 	case A_HALT:
 		if (text_is(val, "true"))
@@ -3180,6 +3383,13 @@ int fx_load_program(fx_program *prog, fx_arena *arena, fx_atoms *atoms, fx_vec *
 	fx_arena_init(&ld.scratch);
 	fx_buf_init(&ld.msg);
 	unsigned errors0 = rep->errors;
+
+	/* The prelude is static text: the reporter may quote it for as long as it likes. */
+	size_t plen;
+	const char *ptext = fx_prelude_text(&plen);
+	ld.prelude = astr(&ld, arena, FX_PRELUDE_NAME, strlen(FX_PRELUDE_NAME));
+	if (ld.prelude)
+		load_text(&ld, ld.prelude, "", ptext, plen, 0);
 
 	if (in->paths) {
 		for (size_t i = 0; i < in->npaths && !ld.oom; i++) {

@@ -162,6 +162,10 @@ static const fx_rule_def *rule(const lt *t, const char *name)
 	return NULL;
 }
 
+/* Every program starts with the prelude's templates (finding, recommend, ask, answer, tried)
+ * and file: a user's first template has index NB, a user's first file index 1. */
+#define NB 5
+
 static const char *tmpls =
         "templates:\n"
         "  - id: p\n"
@@ -192,10 +196,12 @@ static void test_load_empty(void **state)
 		lt t;
 		lt_init(&t);
 		load_ok(&t, texts[i]);
-		assert_int_equal(t.prog.ntemplates, 0);
+		assert_int_equal(t.prog.ntemplates, NB);
 		assert_int_equal(t.prog.nrules, 0);
-		assert_int_equal(t.prog.nfiles, 1);
-		assert_string_equal(t.prog.files[0], "t.yaml");
+		assert_int_equal(t.prog.nfacts, 0);
+		assert_int_equal(t.prog.nfiles, 2);
+		assert_string_equal(t.prog.files[0], "<builtin>");
+		assert_string_equal(t.prog.files[1], "t.yaml");
 		lt_free(&t);
 	}
 }
@@ -222,11 +228,11 @@ static void test_load_templates(void **state)
 	            "      t: {type: boolean, default: true}\n"
 	            "  - id: flag\n");
 	const fx_program *p = &t.prog;
-	assert_int_equal(p->ntemplates, 3);
-	const fx_template_def *g = &p->templates[0];
+	assert_int_equal(p->ntemplates, NB + 3);
+	const fx_template_def *g = &p->templates[NB];
 	assert_string_equal(g->name, "guest");
 	assert_string_equal(g->doc, "A person.");
-	assert_int_equal(g->index, 0);
+	assert_int_equal(g->index, NB);
 	assert_int_equal(g->pos.line, 2);
 	assert_int_equal(g->pos.col, 9);
 	assert_string_equal(g->pos.file, "t.yaml");
@@ -245,15 +251,15 @@ static void test_load_templates(void **state)
 	assert_int_equal(g->slots[2].pos.line, 7);
 	assert_int_equal(g->slots[2].pos.col, 7);
 
-	const fx_template_def *c = &p->templates[1];
-	assert_int_equal(c->index, 1);
+	const fx_template_def *c = &p->templates[NB + 1];
+	assert_int_equal(c->index, NB + 1);
 	assert_int_equal(c->slots[0].dflt.type, FX_INTEGER);
 	assert_int_equal(c->slots[0].dflt.u.i, -7);
 	assert_string_equal(c->slots[0].doc, "how many");
 	assert_true(c->slots[1].dflt.type == FX_FLOAT && c->slots[1].dflt.u.f == 2.0);
 	assert_string_equal(atom(c->slots[2].dflt), "red");
 	assert_true(c->slots[3].dflt.u.b == 1);
-	assert_int_equal(p->templates[2].nslots, 0);
+	assert_int_equal(p->templates[NB + 2].nslots, 0);
 	lt_free(&t);
 }
 
@@ -276,7 +282,7 @@ static void test_load_facts(void **state)
 	assert_int_equal(p->nfacts, 3);
 	const fx_fact_def *f = &p->facts[0];
 	assert_null(f->id);
-	assert_int_equal(f->tmpl, 0);
+	assert_int_equal(f->tmpl, NB);
 	assert_int_equal(f->pos.line, 2);
 	assert_int_equal(f->pos.col, 5);
 	assert_int_equal(f->values[0].type, FX_SYMBOL);
@@ -289,7 +295,7 @@ static void test_load_facts(void **state)
 	assert_string_equal(atom(f->values[4]), "a b");
 	f = &p->facts[1];
 	assert_string_equal(f->id, "second");
-	assert_int_equal(f->tmpl, 1);
+	assert_int_equal(f->tmpl, NB + 1);
 	assert_string_equal(atom(f->values[0]), "zz"); /* default */
 	assert_int_equal(f->values[1].u.i, INT64_MAX);
 	assert_int_equal(p->facts[2].values[1].u.i, 0);
@@ -327,7 +333,7 @@ static void test_load_scalar_constraints(void **state)
 	assert_int_equal(r->ndepth, 4);
 	const fx_ce *c0 = &r->ces[0];
 	assert_int_equal(c0->kind, FX_CE_PATTERN);
-	assert_int_equal(c0->tmpl, 0);
+	assert_int_equal(c0->tmpl, NB);
 	assert_int_equal(c0->depth, 0);
 	assert_int_equal(c0->fact_var, -1);
 	assert_int_equal(c0->ncons, 4);
@@ -603,7 +609,7 @@ static void test_load_actions(void **state)
 	assert_int_equal(r->nactions, 11);
 	const fx_action *a = r->actions;
 	assert_int_equal(a[0].kind, FX_A_ASSERT);
-	assert_int_equal(a[0].tmpl, 0);
+	assert_int_equal(a[0].tmpl, NB);
 	assert_int_equal(a[0].nsets, 5);
 	assert_int_equal(a[0].sets[0].slot, 0);
 	assert_int_equal(a[0].sets[0].value->kind, FX_X_VAR);
@@ -616,7 +622,7 @@ static void test_load_actions(void **state)
 	assert_int_equal(a[0].pos.line, 17);
 	assert_int_equal(a[0].pos.col, 9);
 	assert_int_equal(a[1].kind, FX_A_MODIFY);
-	assert_int_equal(a[1].tmpl, 0);
+	assert_int_equal(a[1].tmpl, NB);
 	assert_int_equal(a[1].target->kind, FX_X_VAR);
 	assert_int_equal(a[1].nsets, 2);
 	assert_int_equal(a[1].sets[1].slot, 2);
@@ -1094,9 +1100,292 @@ static void test_load_err_values(void **state)
 	expect(&t, "type", 7, 33);
 	expect(&t, "type", 8, 35);
 	assert_int_equal(t.nd, 5);
-	assert_int_equal(t.prog.templates[0].slots[5].dflt.u.i, INT64_MIN);
-	assert_true(t.prog.templates[0].slots[6].dflt.u.f == -2.5e-3);
+	assert_int_equal(t.prog.templates[NB].slots[5].dflt.u.i, INT64_MIN);
+	assert_true(t.prog.templates[NB].slots[6].dflt.u.f == -2.5e-3);
 	lt_free(&t);
+}
+
+/* --- The diagnosis vocabulary ------------------------------------------------------------------- */
+
+static void ignore_diag(const fx_diag *d, void *ud)
+{
+	(void)d;
+	(void)ud;
+}
+
+static void expect_slot(const fx_kb *kb, long ti, size_t i, const char *name, fx_type type)
+{
+	assert_string_equal(fx_kb_template_slot_name(kb, (size_t)ti, i), name);
+	assert_int_equal(fx_kb_template_slot_type(kb, (size_t)ti, i), type);
+}
+
+/* The prelude's templates are in every kb, even one loaded from an empty buffer. */
+static void test_load_prelude_templates(void **state)
+{
+	(void)state;
+	fx_load_opts o;
+	memset(&o, 0, sizeof o);
+	o.diag = ignore_diag;
+	fx_kb *kb = NULL;
+	assert_int_equal(fx_kb_load_buffer(&kb, "empty.yaml", "", 0, &o), 0);
+	assert_int_equal(fx_kb_template_count(kb), NB);
+	long f = fx_kb_template_find(kb, "finding"), r = fx_kb_template_find(kb, "recommend");
+	long a = fx_kb_template_find(kb, "ask"), n = fx_kb_template_find(kb, "answer");
+	long t = fx_kb_template_find(kb, "tried");
+	assert_true(f >= 0 && r >= 0 && a >= 0 && n >= 0 && t >= 0);
+	assert_int_equal(fx_kb_template_slot_count(kb, (size_t)f), 3);
+	expect_slot(kb, f, 0, "id", FX_SYMBOL);
+	expect_slot(kb, f, 1, "certainty", FX_FLOAT);
+	expect_slot(kb, f, 2, "rule", FX_SYMBOL);
+	assert_int_equal(fx_kb_template_slot_count(kb, (size_t)r), 3);
+	expect_slot(kb, r, 0, "remedy", FX_SYMBOL);
+	expect_slot(kb, r, 1, "finding", FX_SYMBOL);
+	expect_slot(kb, r, 2, "rule", FX_SYMBOL);
+	assert_int_equal(fx_kb_template_slot_count(kb, (size_t)a), 1);
+	expect_slot(kb, a, 0, "question", FX_SYMBOL);
+	assert_int_equal(fx_kb_template_slot_count(kb, (size_t)n), 2);
+	expect_slot(kb, n, 0, "question", FX_SYMBOL);
+	expect_slot(kb, n, 1, "value", FX_SYMBOL);
+	assert_int_equal(fx_kb_template_slot_count(kb, (size_t)t), 1);
+	expect_slot(kb, t, 0, "remedy", FX_SYMBOL);
+	fx_kb_free(kb);
+
+	/* Defaults, docs and positions, through the program. */
+	lt lt0;
+	lt_init(&lt0);
+	load_ok(&lt0, "");
+	for (uint32_t i = 0; i < NB; i++) {
+		const fx_template_def *td = &lt0.prog.templates[i];
+		assert_non_null(td->doc);
+		assert_string_equal(td->pos.file, "<builtin>");
+		assert_true(td->pos.line > 0);
+		for (uint32_t k = 0; k < td->nslots; k++)
+			assert_non_null(td->slots[k].doc);
+	}
+	const fx_template_def *fd = &lt0.prog.templates[f];
+	assert_true(fd->slots[1].dflt.type == FX_FLOAT && fd->slots[1].dflt.u.f == 1.0);
+	assert_string_equal(atom(fd->slots[0].dflt), "nil");
+	lt_free(&lt0);
+}
+
+static uint32_t tmpl_index(const lt *t, const char *name)
+{
+	for (uint32_t i = 0; i < t->prog.ntemplates; i++)
+		if (strcmp(t->prog.templates[i].name, name) == 0)
+			return i;
+	fail_msg("no template %s", name);
+	return 0;
+}
+
+/* Slot set i of an assert: slot `slot`, a constant symbol `text` (or a variable if NULL). */
+static void expect_set(const fx_action *a, uint32_t i, uint32_t slot, const char *text)
+{
+	assert_true(i < a->nsets);
+	assert_int_equal(a->sets[i].slot, slot);
+	if (!text) {
+		assert_int_equal(a->sets[i].value->kind, FX_X_VAR);
+		return;
+	}
+	assert_int_equal(a->sets[i].value->kind, FX_X_CONST);
+	assert_int_equal(a->sets[i].value->val.type, FX_SYMBOL);
+	assert_string_equal(atom(a->sets[i].value->val), text);
+}
+
+static void test_load_vocab_actions(void **state)
+{
+	(void)state;
+	lt t;
+	lt_init(&t);
+	load_with(&t, "rules:\n"
+	              "  - id: diag\n" /* 7 */
+	              "    when:\n"
+	              "      - p: {name: ?n, w: ?w}\n"
+	              "    then:\n"
+	              "      - conclude: {id: disk-full, certainty: 0.75}\n" /* 11 */
+	              "      - conclude: {id: ?n}\n"
+	              "      - conclude: {certainty: \"= ?w / 2\", id: x}\n"
+	              "      - conclude: {id: y, certainty: 1}\n"
+	              "      - recommend: {remedy: free-space, finding: disk-full}\n" /* 15 */
+	              "      - recommend: {remedy: ?n}\n"
+	              "      - ask: backup-size\n" /* 17 */
+	              "      - ask: ?n\n");
+	if (t.rc || t.nd) {
+		dump(&t);
+		fail();
+	}
+	uint32_t fi = tmpl_index(&t, "finding"), ri = tmpl_index(&t, "recommend");
+	uint32_t ai = tmpl_index(&t, "ask");
+	const fx_rule_def *r = rule(&t, "diag");
+	assert_int_equal(r->nactions, 8);
+	const fx_action *a = r->actions;
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(a[i].kind, FX_A_ASSERT);
+
+	/* finding: id 0, certainty 1, rule 2 */
+	assert_int_equal(a[0].tmpl, fi);
+	assert_int_equal(a[0].pos.line, 11);
+	assert_int_equal(a[0].pos.col, 9);
+	assert_int_equal(a[0].nsets, 3);
+	expect_set(&a[0], 0, 0, "disk-full");
+	assert_int_equal(a[0].sets[1].slot, 1);
+	assert_int_equal(a[0].sets[1].value->val.type, FX_FLOAT);
+	assert_true(a[0].sets[1].value->val.u.f == 0.75);
+	expect_set(&a[0], 2, 2, "diag");
+
+	assert_int_equal(a[1].tmpl, fi);
+	assert_int_equal(a[1].nsets, 2); /* certainty left to its default, 1.0 */
+	expect_set(&a[1], 0, 0, NULL);
+	expect_set(&a[1], 1, 2, "diag");
+
+	assert_int_equal(a[2].nsets, 3); /* in slot order, whatever the order written */
+	expect_set(&a[2], 0, 0, "x");
+	assert_int_equal(a[2].sets[1].slot, 1);
+	assert_int_equal(a[2].sets[1].value->kind, FX_X_CALL);
+
+	assert_int_equal(a[3].sets[1].value->val.type, FX_FLOAT); /* 1 fits the float slot */
+	assert_true(a[3].sets[1].value->val.u.f == 1.0);
+
+	/* recommend: remedy 0, finding 1, rule 2 */
+	assert_int_equal(a[4].tmpl, ri);
+	assert_int_equal(a[4].pos.line, 15);
+	assert_int_equal(a[4].nsets, 3);
+	expect_set(&a[4], 0, 0, "free-space");
+	expect_set(&a[4], 1, 1, "disk-full");
+	expect_set(&a[4], 2, 2, "diag");
+	assert_int_equal(a[5].nsets, 2);
+	expect_set(&a[5], 0, 0, NULL);
+	expect_set(&a[5], 1, 2, "diag");
+
+	/* ask: question 0, and no rule slot */
+	assert_int_equal(a[6].tmpl, ai);
+	assert_int_equal(a[6].pos.line, 17);
+	assert_int_equal(a[6].pos.col, 9);
+	assert_int_equal(a[6].nsets, 1);
+	expect_set(&a[6], 0, 0, "backup-size");
+	assert_int_equal(a[7].nsets, 1);
+	expect_set(&a[7], 0, 0, NULL);
+	lt_free(&t);
+}
+
+static void test_load_err_vocab(void **state)
+{
+	(void)state;
+	lt t;
+	lt_init(&t);
+	load_with(&t, "rules:\n"
+	              "  - id: r\n"
+	              "    when: [{p: {name: ?_n}}]\n"
+	              "    then:\n"
+	              "      - conclude: {id: a, certainty: 1.5}\n" /* 10 */
+	              "      - conclude: {id: a, certainty: high}\n"
+	              "      - conclude: {id: a, rule: r}\n"
+	              "      - conclude: {certainty: 0.5}\n"
+	              "      - conclude: {id: a, cert: 0.5}\n"
+	              "      - recommend: {remedy: m, rule: r}\n" /* 15 */
+	              "      - recommend: {finding: f}\n"
+	              "      - ask: [a, b]\n"
+	              "      - conclude: {id: a, certainty: -0.1}\n"
+	              "      - conclude: {id: a, certainty: \"= 2\"}\n"
+	              "      - conclude: {id: ?zz}\n" /* 20 */
+	              "      - conclude: a\n"
+	              "      - ask:\n");
+	expect_msg(expect(&t, "type", 10, 38), "from 0 to 1");
+	expect_msg(expect(&t, "type", 11, 38), "slot 'certainty' of template 'finding'");
+	const rec *e = expect(&t, "unknown-key", 12, 27);
+	expect_msg(e, "rule");
+	expect_msg(e, "expected one of: id, certainty");
+	expect_msg(expect(&t, "missing-key", 13, 9), "conclude needs id");
+	e = expect(&t, "unknown-key", 14, 27);
+	expect_msg(e, "expected one of: id, certainty");
+	if (strstr(e->msg, "rule"))
+		fail_msg("'rule' offered as a key: %s", e->msg);
+	expect_msg(expect(&t, "unknown-key", 15, 32), "expected one of: remedy, finding");
+	expect_msg(expect(&t, "missing-key", 16, 9), "recommend needs remedy");
+	expect(&t, "shape", 17, 14);
+	expect(&t, "type", 18, 38);
+	expect(&t, "type", 19, 38);
+	expect(&t, "unbound-variable", 20, 24);
+	expect(&t, "shape", 21, 19);
+	expect(&t, "missing-key", 22, 9);
+	assert_int_equal(t.nd, 13);
+	assert_string_equal(t.d[0].rule, "r");
+	lt_free(&t);
+
+	/* A user template may not take a built-in name. */
+	lt_init(&t);
+	load_text(&t, "templates:\n"
+	              "  - id: mine\n"
+	              "  - id: tried\n"
+	              "    slots: {what: symbol}\n");
+	e = expect_only(&t, "duplicate-id", 3, 9);
+	assert_string_equal(e->file, "t.yaml");
+	expect_msg(e, "'tried' is built in");
+	expect_msg(e, "<builtin>");
+	lt_free(&t);
+}
+
+/* Through a session: the rule's name lands in the finding's rule slot. */
+static void test_load_vocab_session(void **state)
+{
+	(void)state;
+	static const char kb_text[] =
+	        "templates:\n"
+	        "  - id: log\n"
+	        "    slots: {line: string}\n"
+	        "facts:\n"
+	        "  - log: {line: \"not enough storage\"}\n"
+	        "rules:\n"
+	        "  - id: storage-full\n"
+	        "    when: [{log: {line: {contains: storage}}}]\n"
+	        "    then:\n"
+	        "      - conclude: {id: no-space, certainty: 0.8}\n"
+	        "      - ask: free-space\n"
+	        "  - id: free-some\n"
+	        "    when: [{finding: {id: ?f}}, {not: {tried: {remedy: delete-backups}}}]\n"
+	        "    then: [{recommend: {remedy: delete-backups, finding: ?f}}]\n";
+	fx_load_opts o;
+	memset(&o, 0, sizeof o);
+	o.diag = ignore_diag;
+	fx_kb *kb = NULL;
+	assert_int_equal(fx_kb_load_buffer(&kb, "s.yaml", kb_text, strlen(kb_text), &o), 0);
+	fx_session *s = NULL;
+	assert_int_equal(fx_session_new(&s, kb), 0);
+	uint64_t fired = 0;
+	assert_int_equal(fx_session_run(s, 0, &fired), 0);
+	assert_int_equal(fired, 2);
+	long ft = fx_kb_template_find(kb, "finding"), rt = fx_kb_template_find(kb, "recommend");
+	long at = fx_kb_template_find(kb, "ask");
+	int nf = 0, nr = 0, na = 0;
+	fx_value v;
+	for (uint64_t id = 0; fx_session_fact_next(s, id, &id);) {
+		long tt = fx_session_fact_template(s, id);
+		if (tt == ft) {
+			nf++;
+			assert_int_equal(fx_session_fact_slot(s, id, 0, &v), 0);
+			assert_string_equal(v.u.text, "no-space");
+			assert_int_equal(fx_session_fact_slot(s, id, 1, &v), 0);
+			assert_true(v.type == FX_FLOAT && v.u.f == 0.8);
+			assert_int_equal(fx_session_fact_slot(s, id, 2, &v), 0);
+			assert_int_equal(v.type, FX_SYMBOL);
+			assert_string_equal(v.u.text, "storage-full");
+		} else if (tt == rt) {
+			nr++;
+			char buf[160];
+			fx_session_fact_format(s, id, buf, sizeof buf);
+			assert_string_equal(buf,
+			                    "(recommend (remedy delete-backups) (finding no-space) "
+			                    "(rule free-some))");
+		} else if (tt == at) {
+			na++;
+			assert_int_equal(fx_session_fact_slot(s, id, 0, &v), 0);
+			assert_string_equal(v.u.text, "free-space");
+		}
+	}
+	assert_int_equal(nf, 1);
+	assert_int_equal(nr, 1);
+	assert_int_equal(na, 1);
+	fx_session_free(s);
+	fx_kb_free(kb);
 }
 
 /* --- Files, directories, includes ---------------------------------------------------------- */
@@ -1182,17 +1471,18 @@ static void test_load_includes(void **state)
 		fail();
 	}
 	/* main, common, then d's files in name order; each once despite the cycle and repeats */
-	assert_int_equal(t.prog.nfiles, 4);
-	assert_string_equal(t.prog.files[0], main_path);
-	assert_non_null(strstr(t.prog.files[1], "kb/lib/common.yaml"));
-	assert_non_null(strstr(t.prog.files[2], "/d/a.yaml"));
-	assert_non_null(strstr(t.prog.files[3], "/d/b.yml"));
+	assert_int_equal(t.prog.nfiles, 5);
+	assert_string_equal(t.prog.files[0], "<builtin>");
+	assert_string_equal(t.prog.files[1], main_path);
+	assert_non_null(strstr(t.prog.files[2], "kb/lib/common.yaml"));
+	assert_non_null(strstr(t.prog.files[3], "/d/a.yaml"));
+	assert_non_null(strstr(t.prog.files[4], "/d/b.yml"));
 	/* a file's definitions come after those of the files it includes: d (included by common),
 	 * then common, then main */
-	assert_int_equal(t.prog.ntemplates, 2);
-	assert_string_equal(t.prog.templates[0].name, "u");
-	assert_string_equal(t.prog.templates[1].name, "t");
-	assert_true(strstr(t.prog.templates[0].pos.file, "b.yml") != NULL);
+	assert_int_equal(t.prog.ntemplates, NB + 2);
+	assert_string_equal(t.prog.templates[NB].name, "u");
+	assert_string_equal(t.prog.templates[NB + 1].name, "t");
+	assert_true(strstr(t.prog.templates[NB].pos.file, "b.yml") != NULL);
 	assert_int_equal(t.prog.nfacts, 1);
 	assert_int_equal(t.prog.nrules, 1);
 	assert_string_equal(t.prog.rules[0].pos.file, main_path);
@@ -1212,9 +1502,10 @@ static void test_load_directory(void **state)
 		dump(&t);
 		fail();
 	}
-	assert_int_equal(t.prog.nfiles, 2); /* hidden, .txt and the directory sub.yaml skipped */
+	/* the prelude, a.yaml and b.yml: hidden, .txt and the directory sub.yaml skipped */
+	assert_int_equal(t.prog.nfiles, 3);
 	assert_int_equal(t.prog.nfacts, 1);
-	assert_int_equal(t.prog.facts[0].tmpl, 0);
+	assert_int_equal(t.prog.facts[0].tmpl, NB);
 	lt_free(&t);
 }
 
@@ -1302,7 +1593,7 @@ static void test_load_large(void **state)
 	free(s);
 	assert_int_equal(t.rc, 0);
 	assert_int_equal(t.prog.nrules, 2000);
-	assert_int_equal(t.prog.templates[0].nslots, 5000);
+	assert_int_equal(t.prog.templates[NB].nslots, 5000);
 	lt_free(&t);
 }
 
@@ -1330,6 +1621,10 @@ int main(void)
 	        cmocka_unit_test(test_load_err_conditions),
 	        cmocka_unit_test(test_load_unused_variable),
 	        cmocka_unit_test(test_load_err_values),
+	        cmocka_unit_test(test_load_prelude_templates),
+	        cmocka_unit_test(test_load_vocab_actions),
+	        cmocka_unit_test(test_load_err_vocab),
+	        cmocka_unit_test(test_load_vocab_session),
 	        cmocka_unit_test(test_load_includes),
 	        cmocka_unit_test(test_load_directory),
 	        cmocka_unit_test(test_load_err_io),
