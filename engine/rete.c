@@ -905,36 +905,48 @@ static int keys_equal(const fx_node *n, fx_fact *const *facts, const fx_fact *f)
 
 /* --- hashed memories ---------------------------------------------------------------------- */
 
+/* Buckets are (head, tail) pairs and chains keep insertion order: joins visit the oldest
+ * partial matches first, so under the depth strategy the activations made from the newest
+ * ones end up on top, as in CLIPS. */
+#define B_HEAD(t, b) ((t)->buckets[2 * (b)])
+#define B_TAIL(t, b) ((t)->buckets[2 * (b) + 1])
+
 static int htab_init(fx_htab *t, uint32_t n)
 {
-	t->buckets = calloc(n, sizeof *t->buckets);
+	t->buckets = calloc(2 * (size_t)n, sizeof *t->buckets);
 	t->nbuckets = t->buckets ? n : 0;
 	t->count = 0;
 	return t->buckets ? 0 : FX_ENOMEM;
 }
 
+static void tok_append(fx_htab *t, uint32_t b, fx_token *k)
+{
+	fx_token *tail = B_TAIL(t, b);
+	k->h_next = NULL;
+	k->h_prev = tail;
+	if (tail)
+		tail->h_next = k;
+	else
+		B_HEAD(t, b) = k;
+	B_TAIL(t, b) = k;
+}
+
 static void tok_htab_grow(fx_htab *t)
 {
-	uint32_t n = t->nbuckets * 4;
-	void **nb = calloc(n, sizeof *nb);
-	if (!nb)
+	fx_htab n;
+	if (htab_init(&n, t->nbuckets * 4) != 0)
 		return; /* stay slower, still correct */
 	for (uint32_t i = 0; i < t->nbuckets; i++) {
-		fx_token *k = t->buckets[i];
+		fx_token *k = B_HEAD(t, i);
 		while (k) {
 			fx_token *next = k->h_next;
-			uint32_t b = k->hash & (n - 1);
-			k->h_prev = NULL;
-			k->h_next = nb[b];
-			if (nb[b])
-				((fx_token *)nb[b])->h_prev = k;
-			nb[b] = k;
+			tok_append(&n, k->hash & (n.nbuckets - 1), k);
 			k = next;
 		}
 	}
 	free(t->buckets);
-	t->buckets = nb;
-	t->nbuckets = n;
+	t->buckets = n.buckets;
+	t->nbuckets = n.nbuckets;
 }
 
 static void tok_insert(fx_session *s, fx_token *k)
@@ -942,55 +954,59 @@ static void tok_insert(fx_session *s, fx_token *k)
 	fx_htab *t = &s->bmems[k->node->id].tab;
 	if (k->node->nkeys && t->count >= t->nbuckets)
 		tok_htab_grow(t);
-	uint32_t b = k->node->nkeys ? k->hash & (t->nbuckets - 1) : 0;
-	k->h_prev = NULL;
-	k->h_next = t->buckets[b];
-	if (k->h_next)
-		k->h_next->h_prev = k;
-	t->buckets[b] = k;
+	tok_append(t, k->node->nkeys ? k->hash & (t->nbuckets - 1) : 0, k);
 	t->count++;
 }
 
 static void tok_unlink(fx_session *s, fx_token *k)
 {
 	fx_htab *t = &s->bmems[k->node->id].tab;
+	uint32_t b = k->node->nkeys ? k->hash & (t->nbuckets - 1) : 0;
 	if (k->h_prev)
 		k->h_prev->h_next = k->h_next;
 	else
-		t->buckets[k->node->nkeys ? k->hash & (t->nbuckets - 1) : 0] = k->h_next;
+		B_HEAD(t, b) = k->h_next;
 	if (k->h_next)
 		k->h_next->h_prev = k->h_prev;
+	else
+		B_TAIL(t, b) = k->h_prev;
 	t->count--;
 }
 
 static fx_token *tok_bucket(fx_session *s, const fx_node *n, uint32_t hash)
 {
 	fx_htab *t = &s->bmems[n->id].tab;
-	return t->buckets[n->nkeys ? hash & (t->nbuckets - 1) : 0];
+	return B_HEAD(t, n->nkeys ? hash & (t->nbuckets - 1) : 0);
+}
+
+static void ent_append(fx_htab *t, uint32_t ix, uint32_t b, fx_aentry *e)
+{
+	fx_aentry *tail = B_TAIL(t, b);
+	e->hl[ix].next = NULL;
+	e->hl[ix].prev = tail;
+	if (tail)
+		tail->hl[ix].next = e;
+	else
+		B_HEAD(t, b) = e;
+	B_TAIL(t, b) = e;
 }
 
 static void ent_grow(fx_htab *t, uint32_t ix)
 {
-	uint32_t n = t->nbuckets * 4;
-	void **nb = calloc(n, sizeof *nb);
-	if (!nb)
+	fx_htab n;
+	if (htab_init(&n, t->nbuckets * 4) != 0)
 		return;
 	for (uint32_t i = 0; i < t->nbuckets; i++) {
-		fx_aentry *e = t->buckets[i];
+		fx_aentry *e = B_HEAD(t, i);
 		while (e) {
 			fx_aentry *next = e->hl[ix].next;
-			uint32_t b = e->hl[ix].hash & (n - 1);
-			e->hl[ix].prev = NULL;
-			e->hl[ix].next = nb[b];
-			if (nb[b])
-				((fx_aentry *)nb[b])->hl[ix].prev = e;
-			nb[b] = e;
+			ent_append(&n, ix, e->hl[ix].hash & (n.nbuckets - 1), e);
 			e = next;
 		}
 	}
 	free(t->buckets);
-	t->buckets = nb;
-	t->nbuckets = n;
+	t->buckets = n.buckets;
+	t->nbuckets = n.nbuckets;
 }
 
 static size_t entry_size(const fx_amem *a)
@@ -1051,7 +1067,7 @@ static uint32_t join_right(fx_session *s, const fx_node *n, fx_token *t, int do_
 	uint32_t count = 0;
 	if (n->nkeys) {
 		fx_htab *ix = &am->index[n->aindex];
-		fx_aentry *e = ix->buckets[t->hash & (ix->nbuckets - 1)];
+		fx_aentry *e = B_HEAD(ix, t->hash & (ix->nbuckets - 1));
 		uint32_t a = n->aindex;
 		while (e) {
 			fx_aentry *next = e->hl[a].next;
@@ -1207,11 +1223,13 @@ static void amem_add(fx_session *s, const fx_amem *a, fx_fact *f)
 	}
 	e->fact = f;
 	e->amem = a;
-	e->prev = NULL;
-	e->next = am->head;
-	if (am->head)
-		am->head->prev = e;
-	am->head = e;
+	e->next = NULL;
+	e->prev = am->tail;
+	if (am->tail)
+		am->tail->next = e;
+	else
+		am->head = e;
+	am->tail = e;
 	am->count++;
 	e->f_next = f->entries;
 	f->entries = e;
@@ -1220,13 +1238,8 @@ static void amem_add(fx_session *s, const fx_amem *a, fx_fact *f)
 		if (ix->count >= ix->nbuckets)
 			ent_grow(ix, i);
 		uint32_t h = right_hash(a->index_slots[i], a->index_nslots[i], f);
-		uint32_t b = h & (ix->nbuckets - 1);
 		e->hl[i].hash = h;
-		e->hl[i].prev = NULL;
-		e->hl[i].next = ix->buckets[b];
-		if (ix->buckets[b])
-			((fx_aentry *)ix->buckets[b])->hl[i].prev = e;
-		ix->buckets[b] = e;
+		ent_append(ix, i, h & (ix->nbuckets - 1), e);
 		ix->count++;
 	}
 	for (uint32_t i = 0; i < a->nsucc; i++) {
@@ -1262,15 +1275,20 @@ static void amem_unlink(fx_session *s, fx_aentry *e)
 		am->head = e->next;
 	if (e->next)
 		e->next->prev = e->prev;
+	else
+		am->tail = e->prev;
 	am->count--;
 	for (uint32_t i = 0; i < a->nindex; i++) {
 		fx_htab *ix = &am->index[i];
+		uint32_t b = e->hl[i].hash & (ix->nbuckets - 1);
 		if (e->hl[i].prev)
 			e->hl[i].prev->hl[i].next = e->hl[i].next;
 		else
-			ix->buckets[e->hl[i].hash & (ix->nbuckets - 1)] = e->hl[i].next;
+			B_HEAD(ix, b) = e->hl[i].next;
 		if (e->hl[i].next)
 			e->hl[i].next->hl[i].prev = e->hl[i].prev;
+		else
+			B_TAIL(ix, b) = e->hl[i].prev;
 		ix->count--;
 	}
 }

@@ -11,14 +11,14 @@
 
 /* One hashed view of a memory (alpha index or beta left memory). */
 typedef struct fx_htab {
-	void **buckets;            /* heads of bucket lists; nbuckets is a power of two */
+	void **buckets;            /* (head, tail) of each bucket list; nbuckets a power of two */
 	uint32_t nbuckets;
 	uint32_t count;
 } fx_htab;
 
 /* An alpha memory's run-time contents. */
 typedef struct fx_amem_rt {
-	fx_aentry *head;           /* every entry, newest first */
+	fx_aentry *head, *tail;    /* every entry, oldest first */
 	uint32_t count;
 	fx_htab *index;            /* one per hashed view (amem->nindex) */
 } fx_amem_rt;
