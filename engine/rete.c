@@ -648,6 +648,12 @@ int fx_rete_compile(fx_net *net, const fx_program *prog, fx_arena *arena)
 			if (rule->nces && rule->ces[0].kind == FX_CE_PATTERN)
 				term->nrecent = rule->ces[0].depth;
 			net->terminal[r] = term;
+			fx_node *p = term->parent;
+			if (p && p->kind != FX_N_JOIN) {
+				p->direct = 1;
+				p->level = term->level;
+				p->nrecent = term->nrecent;
+			}
 		}
 		if (bydepth != bydepth_local)
 			free(bydepth);
@@ -873,6 +879,28 @@ static int run_tests(fx_session *s, const fx_test *tests, uint32_t n, const fx_r
 	return 1;
 }
 
+/* Key hashing and equality, inlined for the join paths. Any hash works as long as both
+ * sides of a join use this one and equal values (fx_val_eq) hash alike. */
+static inline uint32_t key_hash(fx_val v)
+{
+	if (v.type == FX_SYMBOL || v.type == FX_STRING)
+		return v.u.a->hash;
+	if (v.type == FX_INTEGER)
+		return (uint32_t)(((uint64_t)v.u.i * 0x9e3779b97f4a7c15ull) >> 32);
+	return fx_val_hash(v);
+}
+
+static inline int key_eq(fx_val a, fx_val b)
+{
+	if (a.type != b.type)
+		return 0;
+	if (a.type == FX_SYMBOL || a.type == FX_STRING)
+		return a.u.a == b.u.a;
+	if (a.type == FX_INTEGER)
+		return a.u.i == b.u.i;
+	return fx_val_eq(a, b);
+}
+
 static inline uint32_t mix(uint32_t h, uint32_t v)
 {
 	h ^= v + 0x9e3779b9u + (h << 6) + (h >> 2);
@@ -883,7 +911,7 @@ static uint32_t left_hash(const fx_node *n, fx_fact *const *facts)
 {
 	uint32_t h = 0x811c9dc5u;
 	for (uint32_t i = 0; i < n->nkeys; i++)
-		h = mix(h, fx_val_hash(facts[n->kdepth[i]]->slots[n->kslot[i]]));
+		h = mix(h, key_hash(facts[n->kdepth[i]]->slots[n->kslot[i]]));
 	return h;
 }
 
@@ -891,14 +919,14 @@ static uint32_t right_hash(const uint32_t *rslot, uint32_t nk, const fx_fact *f)
 {
 	uint32_t h = 0x811c9dc5u;
 	for (uint32_t i = 0; i < nk; i++)
-		h = mix(h, fx_val_hash(f->slots[rslot[i]]));
+		h = mix(h, key_hash(f->slots[rslot[i]]));
 	return h;
 }
 
 static int keys_equal(const fx_node *n, fx_fact *const *facts, const fx_fact *f)
 {
 	for (uint32_t i = 0; i < n->nkeys; i++)
-		if (!fx_val_eq(facts[n->kdepth[i]]->slots[n->kslot[i]], f->slots[n->rslot[i]]))
+		if (!key_eq(facts[n->kdepth[i]]->slots[n->kslot[i]], f->slots[n->rslot[i]]))
 			return 0;
 	return 1;
 }
@@ -1033,10 +1061,16 @@ static void emit(fx_session *s, const fx_node *c, fx_token *parent, fx_fact *f, 
 		s->oom = 1;
 		return;
 	}
-	memset(t, 0, sizeof *t);
 	t->node = c;
 	t->parent = parent;
 	t->fact = f;
+	t->child = NULL;
+	t->sib_prev = NULL;
+	t->f_prev = NULL;
+	t->a_next = t->a_prev = NULL;
+	t->hash = 0;
+	t->count = 0;
+	t->flags = 0;
 	t->nfacts = (uint16_t)n;
 	uint32_t pn = parent->nfacts < n ? parent->nfacts : n;
 	memcpy(t->facts, parent->facts, pn * sizeof(fx_fact *));
@@ -1117,6 +1151,29 @@ static void delete_children(fx_session *s, fx_token *t, const fx_node *n)
 	}
 }
 
+/* A NEG, EXISTS, TEST or NCC node lets token t through. When its successor is the rule's
+ * terminal, t itself becomes the activation (no copy): `direct` nodes. */
+static void pass(fx_session *s, const fx_node *n, fx_token *t)
+{
+	if (n->direct) {
+		if (!(t->flags & FX_TOK_AGENDA)) {
+			t->flags &= (uint16_t)~FX_TOK_FIRED;
+			fx_agenda_add(s, t);
+		}
+	} else
+		emit(s, n->child, t, NULL, 0);
+}
+
+/* ... and takes it back: its activation, or the tokens it made downstream. */
+static void unpass(fx_session *s, const fx_node *n, fx_token *t)
+{
+	if (n->direct) {
+		if (t->flags & FX_TOK_AGENDA)
+			fx_agenda_remove(s, t);
+	} else
+		delete_children(s, t, n->kind == FX_N_NCC ? n->child : NULL);
+}
+
 static void left_activate(fx_session *s, fx_token *t)
 {
 	const fx_node *n = t->node;
@@ -1127,16 +1184,16 @@ static void left_activate(fx_session *s, fx_token *t)
 	case FX_N_NEG:
 		t->count = join_right(s, n, t, 0);
 		if (t->count == 0)
-			emit(s, n->child, t, NULL, 0);
+			pass(s, n, t);
 		break;
 	case FX_N_EXISTS:
 		t->count = join_right(s, n, t, 0);
 		if (t->count > 0)
-			emit(s, n->child, t, NULL, 0);
+			pass(s, n, t);
 		break;
 	case FX_N_TEST:
 		if (run_tests(s, n->tests, n->ntests, n->rule, t->facts, t->nfacts, NULL, ~0u))
-			emit(s, n->child, t, NULL, 0);
+			pass(s, n, t);
 		break;
 	case FX_N_NCC:
 		t->count = 0;
@@ -1144,7 +1201,7 @@ static void left_activate(fx_session *s, fx_token *t)
 		emit(s, n->sub, t, NULL, 0);
 		t->flags &= (uint16_t)~FX_TOK_BUSY;
 		if ((t->count == 0) != (n->exists != 0))
-			emit(s, n->child, t, NULL, 0);
+			pass(s, n, t);
 		break;
 	case FX_N_PARTNER: {
 		fx_token *owner = ncc_owner(t->parent, n->ncc);
@@ -1153,9 +1210,9 @@ static void left_activate(fx_session *s, fx_token *t)
 		owner->count++;
 		if (owner->count == 1 && !(owner->flags & FX_TOK_BUSY)) {
 			if (n->ncc->exists)
-				emit(s, n->ncc->child, owner, NULL, 0);
+				pass(s, n->ncc, owner);
 			else
-				delete_children(s, owner, n->ncc->child);
+				unpass(s, n->ncc, owner);
 		}
 		break;
 	}
@@ -1165,28 +1222,34 @@ static void left_activate(fx_session *s, fx_token *t)
 	}
 }
 
-static void delete_token(fx_session *s, fx_token *t)
+/* Delete t and its subtree. A child of a token being deleted skips unlinking itself from its
+ * siblings: the whole list goes. */
+static void delete_tree(fx_session *s, fx_token *t, int parent_dying)
 {
 	t->flags |= FX_TOK_DYING;
-	while (t->child)
-		delete_token(s, t->child);
+	fx_token *c = t->child;
+	while (c) {
+		fx_token *next = c->sib_next;
+		delete_tree(s, c, 1);
+		c = next;
+	}
 	const fx_node *n = t->node;
-	if (n->kind == FX_N_TERMINAL && (t->flags & FX_TOK_AGENDA))
+	if (t->flags & FX_TOK_AGENDA) {
 		fx_agenda_remove(s, t);
-	else if (n->kind == FX_N_PARTNER) {
+	} else if (n->kind == FX_N_PARTNER) {
 		fx_token *owner = ncc_owner(t->parent, n->ncc);
 		if (owner && !(owner->flags & FX_TOK_DYING) && owner->count > 0) {
 			owner->count--;
 			if (owner->count == 0) {
 				if (n->ncc->exists)
-					delete_children(s, owner, n->ncc->child);
+					unpass(s, n->ncc, owner);
 				else
-					emit(s, n->ncc->child, owner, NULL, 0);
+					pass(s, n->ncc, owner);
 			}
 		}
 	}
 	tok_unlink(s, t);
-	if (t->parent) {
+	if (t->parent && !parent_dying) {
 		if (t->sib_prev)
 			t->sib_prev->sib_next = t->sib_next;
 		else
@@ -1203,6 +1266,11 @@ static void delete_token(fx_session *s, fx_token *t)
 			t->f_next->f_prev = t->f_prev;
 	}
 	fx_pool_free(&s->pool, t, token_size(t->nfacts));
+}
+
+static void delete_token(fx_session *s, fx_token *t)
+{
+	delete_tree(s, t, 0);
 }
 
 /* --- alpha ------------------------------------------------------------------------------- */
@@ -1255,9 +1323,9 @@ static void amem_add(fx_session *s, const fx_amem *a, fx_fact *f)
 					emit(s, n->child, t, f, n->depth);
 				else if (++t->count == 1) {
 					if (n->kind == FX_N_NEG)
-						delete_children(s, t, NULL);
+						unpass(s, n, t);
 					else
-						emit(s, n->child, t, NULL, 0);
+						pass(s, n, t);
 				}
 			}
 			t = next;
@@ -1341,9 +1409,9 @@ int fx_rete_retract(fx_session *s, fx_fact *f)
 				    run_tests(s, n->tests, n->ntests, n->rule, t->facts, t->nfacts, f, n->depth)) {
 					if (--t->count == 0) {
 						if (n->kind == FX_N_NEG)
-							emit(s, n->child, t, NULL, 0);
+							pass(s, n, t);
 						else
-							delete_children(s, t, NULL);
+							unpass(s, n, t);
 					}
 				}
 				t = tn;

@@ -118,7 +118,9 @@ typedef struct fx_node {
 	int exists;                /* NCC: 1 for exists, 0 for not */
 	struct fx_node *sub;       /* NCC: first node of the subnetwork */
 	struct fx_node *ncc;       /* PARTNER: its NCC */
-	/* TERMINAL */
+	/* TERMINAL, and the node before it when `direct` */
+	int direct;                /* NEG/EXISTS/TEST/NCC before the terminal: its passing tokens
+	                              are the activations themselves */
 	uint32_t level;            /* salience level index (agenda) */
 	uint32_t nrecent;          /* MEA: depth of the first pattern, or ~0u */
 } fx_node;

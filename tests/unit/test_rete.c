@@ -592,6 +592,45 @@ static void test_incremental_equals_fresh(void **state)
 	fx_kb_free(kb);
 }
 
+/* Two negations in a row, and a test between them: each must filter on its own (the first
+ * passes copies downstream, the last one's tokens are the activations). */
+static void test_consecutive_negations(void **state)
+{
+	(void)state;
+	static const char *prog =
+		"templates:\n"
+		"  - id: item\n"
+		"    slots: {name: symbol, size: integer}\n"
+		"  - id: blocked\n"
+		"    slots: {name: symbol}\n"
+		"  - id: hidden\n"
+		"    slots: {name: symbol}\n"
+		"rules:\n"
+		"  - id: show\n"
+		"    when:\n"
+		"      - item: {name: ?n, size: ?s}\n"
+		"      - not: {blocked: {name: ?n}}\n"
+		"      - test: \"?s > 1\"\n"
+		"      - not: {hidden: {name: ?n}}\n"
+		"    then: []\n";
+	fx_session *s = session(load(prog));
+	add(s, "(item (name a) (size 2))");
+	add(s, "(item (name b) (size 2))");
+	add(s, "(item (name c) (size 2))");
+	add(s, "(item (name d) (size 1))");
+	add(s, "(blocked (name a))");
+	uint64_t h = add(s, "(hidden (name b))");
+	assert_int_equal(fx_session_agenda_count(s), 1); /* only c */
+	assert_int_equal(fx_session_retract(s, h), 0);
+	assert_int_equal(fx_session_agenda_count(s), 2); /* b and c */
+	assert_int_equal(run(s), 2);
+	add(s, "(hidden (name c))");
+	add(s, "(hidden (name b))");
+	add(s, "(blocked (name b))");
+	assert_int_equal(fx_session_agenda_count(s), 0);
+	fx_session_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -608,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_retract_action_and_trace),
 		cmocka_unit_test(test_api_errors),
 		cmocka_unit_test(test_incremental_equals_fresh),
+		cmocka_unit_test(test_consecutive_negations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
