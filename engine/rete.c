@@ -753,6 +753,28 @@ static void note_limit(fx_session *s, const fx_constraint *c)
 	             c && c->re ? fx_regex_source(c->re) : "?");
 }
 
+/* Key hashing and equality, inlined for the join paths. Any hash works as long as both
+ * sides of a join use this one and equal values (fx_val_eq) hash alike. */
+static inline uint32_t key_hash(fx_val v)
+{
+	if (v.type == FX_SYMBOL || v.type == FX_STRING)
+		return v.u.a->hash;
+	if (v.type == FX_INTEGER)
+		return (uint32_t)(((uint64_t)v.u.i * 0x9e3779b97f4a7c15ull) >> 32);
+	return fx_val_hash(v);
+}
+
+static inline int key_eq(fx_val a, fx_val b)
+{
+	if (a.type != b.type)
+		return 0;
+	if (a.type == FX_SYMBOL || a.type == FX_STRING)
+		return a.u.a == b.u.a;
+	if (a.type == FX_INTEGER)
+		return a.u.i == b.u.i;
+	return fx_val_eq(a, b);
+}
+
 static int apply_op(fx_session *s, const fx_test *t, fx_val a, fx_val b)
 {
 	const char *x, *y;
@@ -760,9 +782,9 @@ static int apply_op(fx_session *s, const fx_test *t, fx_val a, fx_val b)
 	int r;
 	switch ((fx_cons_op)t->op) {
 	case FX_C_EQ:
-		return a.type == b.type && a.type != FX_FLOAT ? fx_val_eq(a, b) : fx_val_equal_loose(a, b);
+		return a.type == b.type && a.type != FX_FLOAT ? key_eq(a, b) : fx_val_equal_loose(a, b);
 	case FX_C_NE:
-		return !(a.type == b.type && a.type != FX_FLOAT ? fx_val_eq(a, b) : fx_val_equal_loose(a, b));
+		return !(a.type == b.type && a.type != FX_FLOAT ? key_eq(a, b) : fx_val_equal_loose(a, b));
 	case FX_C_LT:
 		r = fx_val_cmp(a, b);
 		return r == -1;
@@ -838,8 +860,8 @@ static int eval_in(fx_session *s, mctx *m, const fx_expr *e, fx_val *out)
 	return rc;
 }
 
-static int run_tests(fx_session *s, const fx_test *tests, uint32_t n, const fx_rule_def *rule,
-                     fx_fact *const *facts, uint32_t nfacts, fx_fact *right, uint32_t rdepth)
+static int run_tests_slow(fx_session *s, const fx_test *tests, uint32_t n, const fx_rule_def *rule,
+                          fx_fact *const *facts, uint32_t nfacts, fx_fact *right, uint32_t rdepth)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		const fx_test *t = &tests[i];
@@ -879,26 +901,11 @@ static int run_tests(fx_session *s, const fx_test *tests, uint32_t n, const fx_r
 	return 1;
 }
 
-/* Key hashing and equality, inlined for the join paths. Any hash works as long as both
- * sides of a join use this one and equal values (fx_val_eq) hash alike. */
-static inline uint32_t key_hash(fx_val v)
+static inline int run_tests(fx_session *s, const fx_test *tests, uint32_t n,
+                            const fx_rule_def *rule, fx_fact *const *facts, uint32_t nfacts,
+                            fx_fact *right, uint32_t rdepth)
 {
-	if (v.type == FX_SYMBOL || v.type == FX_STRING)
-		return v.u.a->hash;
-	if (v.type == FX_INTEGER)
-		return (uint32_t)(((uint64_t)v.u.i * 0x9e3779b97f4a7c15ull) >> 32);
-	return fx_val_hash(v);
-}
-
-static inline int key_eq(fx_val a, fx_val b)
-{
-	if (a.type != b.type)
-		return 0;
-	if (a.type == FX_SYMBOL || a.type == FX_STRING)
-		return a.u.a == b.u.a;
-	if (a.type == FX_INTEGER)
-		return a.u.i == b.u.i;
-	return fx_val_eq(a, b);
+	return n == 0 || run_tests_slow(s, tests, n, rule, facts, nfacts, right, rdepth);
 }
 
 static inline uint32_t mix(uint32_t h, uint32_t v)
@@ -923,7 +930,7 @@ static uint32_t right_hash(const uint32_t *rslot, uint32_t nk, const fx_fact *f)
 	return h;
 }
 
-static int keys_equal(const fx_node *n, fx_fact *const *facts, const fx_fact *f)
+static inline int keys_equal(const fx_node *n, fx_fact *const *facts, const fx_fact *f)
 {
 	for (uint32_t i = 0; i < n->nkeys; i++)
 		if (!key_eq(facts[n->kdepth[i]]->slots[n->kslot[i]], f->slots[n->rslot[i]]))
@@ -1072,10 +1079,11 @@ static void emit(fx_session *s, const fx_node *c, fx_token *parent, fx_fact *f, 
 	t->count = 0;
 	t->flags = 0;
 	t->nfacts = (uint16_t)n;
-	uint32_t pn = parent->nfacts < n ? parent->nfacts : n;
-	memcpy(t->facts, parent->facts, pn * sizeof(fx_fact *));
-	if (n > pn)
-		memset(t->facts + pn, 0, (n - pn) * sizeof(fx_fact *));
+	uint32_t pn = parent->nfacts < n ? parent->nfacts : n, i;
+	for (i = 0; i < pn; i++)
+		t->facts[i] = parent->facts[i];
+	for (; i < n; i++)
+		t->facts[i] = NULL;
 	if (f && depth < n)
 		t->facts[depth] = f;
 	t->sib_next = parent->child;

@@ -11,37 +11,16 @@
 
 /* --- pool ---------------------------------------------------------------------------------- */
 
-#define POOL_CLASSES 64 /* objects up to 1 KiB are recycled; larger go straight to malloc */
-
-void *fx_pool_alloc(fx_pool *p, size_t size)
+void *fx_pool_alloc_slow(fx_pool *p, size_t size)
 {
-	size_t c = (size + 15) / 16;
-	p->live += size;
-	if (p->live > p->peak)
-		p->peak = p->live;
-#ifndef FX_ARENA_MALLOC
-	if (c < POOL_CLASSES && p->free) {
-		void *x = p->free[c];
-		if (x) {
-			p->free[c] = *(void **)x;
-			return x;
-		}
-	}
-#endif
-	return malloc(c * 16);
+	(void)p;
+	return malloc((size + 15) / 16 * 16);
 }
 
-void fx_pool_free(fx_pool *p, void *ptr, size_t size)
+void fx_pool_free_slow(fx_pool *p, void *ptr, size_t size)
 {
-	size_t c = (size + 15) / 16;
-	p->live -= size;
-#ifndef FX_ARENA_MALLOC
-	if (c < POOL_CLASSES && p->free) {
-		*(void **)ptr = p->free[c];
-		p->free[c] = ptr;
-		return;
-	}
-#endif
+	(void)p;
+	(void)size;
 	free(ptr);
 }
 
@@ -49,7 +28,7 @@ static void pool_dispose(fx_pool *p)
 {
 	if (!p->free)
 		return;
-	for (size_t c = 0; c < POOL_CLASSES; c++) {
+	for (size_t c = 0; c < FX_POOL_CLASSES; c++) {
 		void *x = p->free[c];
 		while (x) {
 			void *next = *(void **)x;
@@ -734,7 +713,7 @@ int fx_session_new(fx_session **out, fx_kb *kb)
 	fx_atoms_init(&s->atoms, &kb->atoms);
 	fx_error_init(&s->err);
 	fx_buf_init(&s->msg);
-	s->pool.free = calloc(POOL_CLASSES, sizeof(void *));
+	s->pool.free = calloc(FX_POOL_CLASSES, sizeof(void *));
 	int rc = s->pool.free ? 0 : FX_ENOMEM;
 	if (!rc)
 		rc = fx_rete_session_alloc(s);

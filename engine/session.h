@@ -99,8 +99,43 @@ struct fx_session {
 	uint64_t match_errors;     /* expression errors while matching (each fails its test) */
 };
 
-void *fx_pool_alloc(fx_pool *p, size_t size);
-void fx_pool_free(fx_pool *p, void *ptr, size_t size);
+#define FX_POOL_CLASSES 64 /* objects up to 1 KiB are recycled; larger go straight to malloc */
+
+void *fx_pool_alloc_slow(fx_pool *p, size_t size);
+void fx_pool_free_slow(fx_pool *p, void *ptr, size_t size);
+
+/* Inline: tokens and entries are made and dropped millions of times a second. */
+static inline void *fx_pool_alloc(fx_pool *p, size_t size)
+{
+	size_t c = (size + 15) / 16;
+	p->live += size;
+	if (p->live > p->peak)
+		p->peak = p->live;
+#ifndef FX_ARENA_MALLOC
+	if (c < FX_POOL_CLASSES) {
+		void *x = p->free[c];
+		if (x) {
+			p->free[c] = *(void **)x;
+			return x;
+		}
+	}
+#endif
+	return fx_pool_alloc_slow(p, size);
+}
+
+static inline void fx_pool_free(fx_pool *p, void *ptr, size_t size)
+{
+	size_t c = (size + 15) / 16;
+	p->live -= size;
+#ifndef FX_ARENA_MALLOC
+	if (c < FX_POOL_CLASSES) {
+		*(void **)ptr = p->free[c];
+		p->free[c] = ptr;
+		return;
+	}
+#endif
+	fx_pool_free_slow(p, ptr, size);
+}
 
 /* Agenda (agenda.c) */
 int fx_agenda_init(fx_agenda *a, uint32_t nlevels);
