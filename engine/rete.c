@@ -1077,6 +1077,7 @@ static void emit(fx_session *s, const fx_node *c, fx_token *parent, fx_fact *f, 
 	t->a_next = t->a_prev = NULL;
 	t->hash = 0;
 	t->count = 0;
+	t->blocker = NULL;
 	t->flags = 0;
 	t->nfacts = (uint16_t)n;
 	uint32_t pn = parent->nfacts < n ? parent->nfacts : n, i;
@@ -1136,6 +1137,53 @@ static uint32_t join_right(fx_session *s, const fx_node *n, fx_token *t, int do_
 	return count;
 }
 
+/* NEG nodes keep, instead of a count, the first matching fact found: its blocker (as CLIPS
+ * does). A blocked token needs no further tests when more matching facts arrive, and a left
+ * activation stops at the first match: a `not` over many facts costs one hit, not a scan. */
+static fx_fact *find_blocker(fx_session *s, const fx_node *n, const fx_token *t)
+{
+	fx_amem_rt *am = &s->amems[n->amem->id];
+	if (n->nkeys) {
+		fx_htab *ix = &am->index[n->aindex];
+		uint32_t a = n->aindex;
+		for (fx_aentry *e = B_HEAD(ix, t->hash & (ix->nbuckets - 1)); e; e = e->hl[a].next)
+			if (e->hl[a].hash == t->hash && keys_equal(n, t->facts, e->fact) &&
+			    run_tests(s, n->tests, n->ntests, n->rule, t->facts, t->nfacts, e->fact, n->depth))
+				return e->fact;
+	} else {
+		for (fx_aentry *e = am->head; e; e = e->next)
+			if (run_tests(s, n->tests, n->ntests, n->rule, t->facts, t->nfacts, e->fact, n->depth))
+				return e->fact;
+	}
+	return NULL;
+}
+
+static void block(fx_token *t, fx_fact *f)
+{
+	t->blocker = f;
+	t->b_next = NULL;
+	t->b_prev = f->blocked_tail;
+	if (f->blocked_tail)
+		f->blocked_tail->b_next = t;
+	else
+		f->blocked = t;
+	f->blocked_tail = t;
+}
+
+static void unblock(fx_token *t)
+{
+	fx_fact *f = t->blocker;
+	if (t->b_prev)
+		t->b_prev->b_next = t->b_next;
+	else
+		f->blocked = t->b_next;
+	if (t->b_next)
+		t->b_next->b_prev = t->b_prev;
+	else
+		f->blocked_tail = t->b_prev;
+	t->blocker = NULL;
+}
+
 static fx_token *ncc_owner(fx_token *t, const fx_node *ncc)
 {
 	while (t && t->node != ncc)
@@ -1189,11 +1237,14 @@ static void left_activate(fx_session *s, fx_token *t)
 	case FX_N_JOIN:
 		join_right(s, n, t, 1);
 		break;
-	case FX_N_NEG:
-		t->count = join_right(s, n, t, 0);
-		if (t->count == 0)
+	case FX_N_NEG: {
+		fx_fact *b = find_blocker(s, n, t);
+		if (b)
+			block(t, b);
+		else
 			pass(s, n, t);
 		break;
+	}
 	case FX_N_EXISTS:
 		t->count = join_right(s, n, t, 0);
 		if (t->count > 0)
@@ -1256,6 +1307,8 @@ static void delete_tree(fx_session *s, fx_token *t, int parent_dying)
 			}
 		}
 	}
+	if (t->blocker)
+		unblock(t);
 	tok_unlink(s, t);
 	if (t->parent && !parent_dying) {
 		if (t->sib_prev)
@@ -1323,18 +1376,22 @@ static void amem_add(fx_session *s, const fx_amem *a, fx_fact *f)
 		uint32_t nk = n->nkeys;
 		uint32_t h = nk ? e->hl[n->aindex].hash : 0;
 		fx_token *t = tok_bucket(s, n, h);
+		int neg = n->kind == FX_N_NEG;
 		while (t) {
 			fx_token *next = t->h_next;
+			if (neg && t->blocker) {
+				t = next; /* blocked already: one blocker is enough */
+				continue;
+			}
 			if ((!nk || (t->hash == h && keys_equal(n, t->facts, f))) &&
 			    run_tests(s, n->tests, n->ntests, n->rule, t->facts, t->nfacts, f, n->depth)) {
 				if (n->kind == FX_N_JOIN)
 					emit(s, n->child, t, f, n->depth);
-				else if (++t->count == 1) {
-					if (n->kind == FX_N_NEG)
-						unpass(s, n, t);
-					else
-						pass(s, n, t);
-				}
+				else if (neg) {
+					block(t, f);
+					unpass(s, n, t);
+				} else if (++t->count == 1)
+					pass(s, n, t);
 			}
 			t = next;
 		}
@@ -1394,11 +1451,21 @@ int fx_rete_assert(fx_session *s, fx_fact *f)
 int fx_rete_retract(fx_session *s, fx_fact *f)
 {
 	/* 1: out of the alpha memories, so nothing new joins it; 2: the tokens made from it go;
-	 * 3: negations that it blocked may now pass. */
+	 * 3: negations that it blocked look for another blocker, or pass; exists nodes it
+	 * supported re-count. */
 	for (fx_aentry *e = f->entries; e; e = e->f_next)
 		amem_unlink(s, e);
 	while (f->tokens)
 		delete_token(s, f->tokens);
+	while (f->blocked) {
+		fx_token *t = f->blocked;
+		unblock(t);
+		fx_fact *b = find_blocker(s, t->node, t);
+		if (b)
+			block(t, b);
+		else
+			pass(s, t->node, t);
+	}
 	fx_aentry *e = f->entries;
 	f->entries = NULL;
 	while (e) {
@@ -1406,7 +1473,7 @@ int fx_rete_retract(fx_session *s, fx_fact *f)
 		const fx_amem *a = e->amem;
 		for (uint32_t i = 0; i < a->nsucc; i++) {
 			const fx_node *n = a->succ[i];
-			if (n->kind == FX_N_JOIN)
+			if (n->kind != FX_N_EXISTS)
 				continue;
 			uint32_t nk = n->nkeys;
 			uint32_t h = nk ? e->hl[n->aindex].hash : 0;
@@ -1415,12 +1482,8 @@ int fx_rete_retract(fx_session *s, fx_fact *f)
 				fx_token *tn = t->h_next;
 				if ((!nk || (t->hash == h && keys_equal(n, t->facts, f))) && t->count > 0 &&
 				    run_tests(s, n->tests, n->ntests, n->rule, t->facts, t->nfacts, f, n->depth)) {
-					if (--t->count == 0) {
-						if (n->kind == FX_N_NEG)
-							pass(s, n, t);
-						else
-							unpass(s, n, t);
-					}
+					if (--t->count == 0)
+						unpass(s, n, t);
 				}
 				t = tn;
 			}

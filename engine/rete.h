@@ -23,6 +23,7 @@ typedef struct fx_fact {
 	struct fx_fact *prev, *next; /* live facts in id order */
 	struct fx_aentry *entries; /* the alpha memories holding it (via fx_aentry.f_next) */
 	struct fx_token *tokens;   /* tokens made by joining this fact (via fx_token.f_next) */
+	struct fx_token *blocked, *blocked_tail; /* NEG tokens this fact blocks (via b_next) */
 	fx_val slots[];
 } fx_fact;
 
@@ -154,7 +155,9 @@ typedef struct fx_token {
 	struct fx_token *a_next, *a_prev;   /* agenda list (terminal tokens) */
 	uint64_t seq;              /* activation order */
 	uint32_t hash;             /* key hash in the node's memory */
-	uint32_t count;            /* NEG/EXISTS/NCC: number of matches */
+	uint32_t count;            /* EXISTS/NCC: number of matches */
+	fx_fact *blocker;          /* NEG: the fact that blocks it (the first match found), or NULL */
+	struct fx_token *b_next, *b_prev;   /* list of tokens `blocker` blocks */
 	uint16_t flags;
 	uint16_t nfacts;
 	fx_fact *facts[];          /* indexed by pattern depth; NULL for negated/absent ones */

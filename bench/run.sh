@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# run.sh: the engine benchmarks behind `make bench`; see bench/README.md for what each measures.
+# Prints one line a case: `bench NAME SIZE firings=N [expected=N] ms=T rss_kb=K [instructions=N]
+# cmd=COMMAND`, COMMAND rerunning that case alone from the project root. Exits non-zero when a
+# run fails, a Manners or Waltz firing count differs from CLIPS's, or a seating is invalid.
+# Environment: BUILD (directory holding fixit, default build), CALLGRIND=1 (also count
+# instructions under valgrind), BENCH_ONLY (an extended regex on "NAME SIZE": run only those).
+
+set -u
+export LC_ALL=C
+cd "$(dirname "$0")/.." || exit 2
+
+BUILD=${BUILD:-build}
+CALLGRIND=${CALLGRIND:-}
+BENCH_ONLY=${BENCH_ONLY:-}
+FIXIT=$BUILD/fixit
+GEN=$BUILD/bench
+TIME=/usr/bin/time
+FIRINGS_RE='^;; ([0-9]+) firings?, '
+
+if [ ! -x "$FIXIT" ]; then
+	echo "bench: $FIXIT not found: run make first" >&2
+	exit 2
+fi
+
+# Debian package that provides a missing tool, installed only when we may (root with apt-get).
+need_tool() {
+	if [ ! -x "$1" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "bench: installing Debian package $2 for $1" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1 ||
+			{ apt-get update -qq >/dev/null 2>&1 &&
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1; }
+	fi
+	[ -x "$1" ]
+}
+
+if ! need_tool "$TIME" time; then
+	echo "bench: $TIME missing (Debian package time): rss_kb will read NA" >&2
+	TIME=
+fi
+if [ "$CALLGRIND" = 1 ] && ! need_tool /usr/bin/valgrind valgrind; then
+	echo "bench: CALLGRIND=1 needs valgrind (Debian package valgrind)" >&2
+	exit 2
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fixit-bench.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+
+# Generated inputs: cheap and deterministic, so they are rebuilt every time.
+mkdir -p "$GEN" || exit 2
+for n in 1 100 1000; do
+	sh bench/gen-constant.sh "$n" >"$GEN/constant-$n.yaml" || exit 2
+done
+sh bench/gen-diagnosis.sh rules 1000 >"$GEN/diagnosis.yaml" || exit 2
+for n in 10000 100000; do
+	sh bench/gen-diagnosis.sh facts "$n" >"$GEN/diagnosis-$n.fct" || exit 2
+done
+
+now_us() {
+	local t=$EPOCHREALTIME
+	echo "${t/./}"
+}
+
+# run_case NAME SIZE EXPECTED COMMAND...   (EXPECTED empty: no expected count)
+# Leaves the run's stdout in $tmp/out for checks made by the caller.
+run_case() {
+	local name=$1 size=$2 expected=$3
+	shift 3
+	local cmd="$*" firings=NA ms rss=NA instr="" rc t0 t1 line
+	: >"$tmp/out"
+	if [ -n "$BENCH_ONLY" ] && ! [[ "$name $size" =~ $BENCH_ONLY ]]; then
+		return 1
+	fi
+	t0=$(now_us)
+	if [ -n "$TIME" ]; then
+		"$TIME" -f '%e %M' -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err"
+	else
+		"$@" >"$tmp/out" 2>"$tmp/err"
+	fi
+	rc=$?
+	t1=$(now_us)
+	ms=$(((t1 - t0 + 500) / 1000))
+	if [ -n "$TIME" ] && [ -s "$tmp/time" ]; then
+		rss=$(awk 'END { print $2 }' "$tmp/time")
+	fi
+	line=$(tail -n 1 "$tmp/out")
+	if [[ "$line" =~ $FIRINGS_RE ]]; then
+		firings=${BASH_REMATCH[1]}
+	fi
+	if [ "$rc" -ne 0 ] || [ "$firings" = NA ]; then
+		echo "bench: $name $size: exit status $rc: $cmd" >&2
+		tail -n 5 "$tmp/err" >&2
+		failed=1
+	fi
+	if [ "$CALLGRIND" = 1 ]; then
+		valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" >/dev/null 2>"$tmp/cg"
+		instr=$(awk '/Collected :/ { n = $NF } END { print n }' "$tmp/cg")
+		[ -n "$instr" ] || { instr=NA; failed=1; echo "bench: $name $size: no callgrind total" >&2; }
+		instr=" instructions=$instr"
+	fi
+	if [ -n "$expected" ]; then
+		if [ "$firings" != "$expected" ]; then
+			echo "bench: $name $size: $firings firings, CLIPS 6.4 fires $expected" >&2
+			failed=1
+		fi
+		expected=" expected=$expected"
+	fi
+	echo "bench $name $size firings=$firings$expected ms=$ms rss_kb=$rss$instr cmd=$cmd"
+	return 0
+}
+
+# Firing counts of CLIPS 6.4 (depth strategy) on the same data, from the data's README.
+declare -A manners_expected=([16]=183 [32]=623 [64]=2271 [128]=8639)
+declare -A waltz_expected=([12]=3576 [25]=7164 [37]=10476 [50]=14064)
+
+for n in 16 32 64 128; do
+	data=bench/data/manners$n.fct
+	run_case manners "$n" "${manners_expected[$n]}" \
+		"$FIXIT" run bench/manners.yaml --facts "$data" --quiet || continue
+	if ! sh bench/check-seating.sh "$tmp/out" "$data" >"$tmp/check" 2>&1; then
+		echo "bench: manners $n: invalid seating" >&2
+		cat "$tmp/check" >&2
+		failed=1
+	fi
+done
+
+for n in 12 25 37 50; do
+	run_case waltz "$n" "${waltz_expected[$n]}" \
+		"$FIXIT" run bench/waltz.yaml --facts "bench/data/waltz$n.fct" --quiet
+done
+
+for n in 1 100 1000; do
+	run_case constant "$n" "" "$FIXIT" run "$GEN/constant-$n.yaml" --quiet
+done
+
+for n in 10000 100000; do
+	run_case diagnosis "$n" "" \
+		"$FIXIT" run "$GEN/diagnosis.yaml" --facts "$GEN/diagnosis-$n.fct" --quiet
+done
+
+exit "$failed"
