@@ -55,6 +55,7 @@ typedef struct cctx {
 	fx_vec amems;              /* fx_amem* */
 	fx_vec nodes;              /* fx_node* */
 	const fx_ce **bydepth;     /* the rule being compiled: its patterns by depth */
+	fx_vec firsts;             /* distinct first nodes, for sharing */
 	int oom;
 } cctx;
 
@@ -246,18 +247,78 @@ typedef struct chain {
 	fx_node *prev;             /* NULL before the rule's first node */
 	int into_sub;              /* attach the next node as prev->sub */
 	uint32_t nfacts;           /* facts[] length of the tokens flowing here */
+	int top;                   /* the rule's own chain (not a not/exists subnetwork) */
 } chain;
+
+static void add_kid(cctx *cx, fx_node *p, fx_node *n)
+{
+	fx_node **k = cx_append(cx, p->kids, p->nkids, sizeof *k);
+	if (!k)
+		return;
+	k[p->nkids++] = n;
+	p->kids = k;
+}
 
 static void chain_link(cctx *cx, chain *ch, fx_node *n, const fx_rule_def *rule)
 {
-	if (!ch->prev)
+	if (!ch->prev) {
 		cx->net->first[rule->index] = n;
-	else if (ch->into_sub)
+		if (fx_vec_push(&cx->firsts, n) != 0)
+			cx->oom = 1;
+	} else if (ch->into_sub)
 		ch->prev->sub = n;
-	else
-		ch->prev->child = n;
+	else {
+		if (!ch->prev->child)
+			ch->prev->child = n;
+		add_kid(cx, ch->prev, n);
+	}
 	ch->prev = n;
 	ch->into_sub = 0;
+}
+
+static int tests_same(const fx_test *a, uint32_t na, const fx_test *b, uint32_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (uint32_t i = 0; i < na; i++) {
+		if (!test_same(&a[i], &b[i]))
+			return 0;
+		if (a[i].kind == FX_T_VAR && (a[i].depth != b[i].depth || a[i].vslot != b[i].vslot))
+			return 0;
+	}
+	return 1;
+}
+
+/* A join node identical to n (same input, pattern position, memory, key and tests) already
+ * made for an earlier rule: share it, and so the partial matches it makes. */
+static fx_node *find_shared_join(cctx *cx, const chain *ch, const fx_node *n)
+{
+	fx_node *const *cand;
+	size_t ncand;
+	if (ch->into_sub)
+		return NULL;
+	if (ch->prev) {
+		cand = ch->prev->kids;
+		ncand = ch->prev->nkids;
+	} else {
+		cand = (fx_node *const *)cx->firsts.items;
+		ncand = cx->firsts.len;
+	}
+	for (size_t i = 0; i < ncand; i++) {
+		const fx_node *o = cand[i];
+		if (o->kind != FX_N_JOIN || o->amem != n->amem || o->depth != n->depth ||
+		    o->in_nfacts != n->in_nfacts || o->nkeys != n->nkeys ||
+		    !tests_same(o->tests, o->ntests, n->tests, n->ntests))
+			continue;
+		uint32_t k;
+		for (k = 0; k < n->nkeys; k++)
+			if (o->kdepth[k] != n->kdepth[k] || o->kslot[k] != n->kslot[k] ||
+			    o->rslot[k] != n->rslot[k])
+				break;
+		if (k == n->nkeys)
+			return (fx_node *)(uintptr_t)o;
+	}
+	return NULL;
 }
 
 typedef struct testlist {
@@ -386,7 +447,6 @@ static void build_pattern_node(cctx *cx, const fx_rule_def *rule, fx_node *n, co
 			else
 				n->aindex = amem_index(cx, n->amem, n->rslot, n->nkeys);
 		}
-		amem_add_succ(cx, n->amem, n);
 	}
 	if (pp.join.n) {
 		n->tests = fx_arena_memdup(cx->arena, pp.join.t, pp.join.n * sizeof *pp.join.t);
@@ -407,34 +467,61 @@ static void compile_ce(cctx *cx, const fx_rule_def *rule, const fx_ce *ce, const
 	*consumed = 1;
 	switch (ce->kind) {
 	case FX_CE_PATTERN: {
-		fx_node *n = new_node(cx, FX_N_JOIN, rule, ch->prev, ch->nfacts);
-		if (!n)
-			return;
-		/* Tests right after a pattern filter at its join: no node of their own. */
+		/* Tests right after a pattern filter at its join, with no node of their own; but when
+		 * they end the rule they get a TEST node, so that the join stays shareable between
+		 * rules that differ only in their final test. */
 		uint32_t ntests = 0;
 		while (ntests < nrest && rest[ntests].kind == FX_CE_TEST)
 			ntests++;
-		build_pattern_node(cx, rule, n, ce, rest, ntests);
+		if (ntests > 0 && ntests == nrest && ch->top)
+			ntests = 0;
+		fx_node probe;
+		memset(&probe, 0, sizeof probe);
+		probe.kind = FX_N_JOIN;
+		probe.in_nfacts = ch->nfacts;
+		build_pattern_node(cx, rule, &probe, ce, rest, ntests);
 		*consumed += ntests;
-		chain_link(cx, ch, n, rule);
+		fx_node *n = find_shared_join(cx, ch, &probe);
+		if (n) {
+			ch->prev = n; /* already linked under the same parent */
+		} else {
+			n = new_node(cx, FX_N_JOIN, rule, ch->prev, ch->nfacts);
+			if (!n)
+				return;
+			uint32_t id = n->id;
+			*n = probe;
+			n->id = id;
+			n->rule = rule;
+			n->parent = ch->prev;
+			n->nrecent = ~0u;
+			if (n->amem)
+				amem_add_succ(cx, n->amem, n);
+			chain_link(cx, ch, n, rule);
+		}
 		if (ce->depth + 1 > ch->nfacts)
 			ch->nfacts = ce->depth + 1;
 		return;
 	}
 	case FX_CE_TEST: {
+		/* Consecutive tests make one node. */
+		uint32_t more = 0;
+		while (more < nrest && rest[more].kind == FX_CE_TEST)
+			more++;
 		fx_node *n = new_node(cx, FX_N_TEST, rule, ch->prev, ch->nfacts);
 		if (!n)
 			return;
 		n->ce = ce;
-		fx_test t;
-		memset(&t, 0, sizeof t);
-		t.kind = FX_T_BOOL;
-		t.op = FX_C_TEST;
-		t.expr = ce->test;
-		n->tests = fx_arena_memdup(cx->arena, &t, sizeof t);
+		n->tests = cx_alloc(cx, (more + 1) * sizeof *n->tests);
 		if (!n->tests)
-			cx->oom = 1;
-		n->ntests = 1;
+			return;
+		for (uint32_t i = 0; i <= more; i++) {
+			fx_test *t = &n->tests[i];
+			t->kind = FX_T_BOOL;
+			t->op = FX_C_TEST;
+			t->expr = i == 0 ? ce->test : rest[i - 1].test;
+		}
+		n->ntests = more + 1;
+		*consumed += more;
 		chain_link(cx, ch, n, rule);
 		return;
 	}
@@ -451,6 +538,8 @@ static void compile_ce(cctx *cx, const fx_rule_def *rule, const fx_ce *ce, const
 			/* The negated pattern's own fact is visible to its tests through the right fact. */
 			build_pattern_node(cx, rule, n, &ce->children[0], ce->children + 1, k - 1);
 			n->ce = ce;
+			if (n->amem)
+				amem_add_succ(cx, n->amem, n);
 			chain_link(cx, ch, n, rule);
 			return;
 		}
@@ -460,7 +549,7 @@ static void compile_ce(cctx *cx, const fx_rule_def *rule, const fx_ce *ce, const
 		ncc->ce = ce;
 		ncc->exists = exists;
 		chain_link(cx, ch, ncc, rule);
-		chain sub = {ncc, 1, ch->nfacts};
+		chain sub = {ncc, 1, ch->nfacts, 0};
 		compile_ces(cx, rule, ce->children, ce->nchildren, &sub);
 		fx_node *partner = new_node(cx, FX_N_PARTNER, rule, sub.prev, sub.nfacts);
 		if (!partner)
@@ -469,8 +558,10 @@ static void compile_ce(cctx *cx, const fx_rule_def *rule, const fx_ce *ce, const
 		partner->ncc = ncc;
 		if (sub.into_sub)
 			ncc->sub = partner;  /* an empty conjunction: always one result */
-		else
+		else {
 			sub.prev->child = partner;
+			add_kid(cx, sub.prev, partner);
+		}
 		/* The chain goes on from the NCC, with the tokens it had. */
 		ch->prev = ncc;
 		ch->into_sub = 0;
@@ -610,6 +701,7 @@ int fx_rete_compile(fx_net *net, const fx_program *prog, fx_arena *arena)
 	cx.net = net;
 	fx_vec_init(&cx.amems);
 	fx_vec_init(&cx.nodes);
+	fx_vec_init(&cx.firsts);
 
 	uint32_t nr = prog->nrules;
 	net->first = cx_alloc(&cx, (nr + 1) * sizeof *net->first);
@@ -637,7 +729,7 @@ int fx_rete_compile(fx_net *net, const fx_program *prog, fx_arena *arena)
 		memset(bydepth, 0, (rule->ndepth ? rule->ndepth : 1) * sizeof *bydepth);
 		index_depths(rule->ces, rule->nces, bydepth, rule->ndepth);
 		cx.bydepth = bydepth;
-		chain ch = {NULL, 0, 0};
+		chain ch = {NULL, 0, 0, 1};
 		compile_ces(&cx, rule, rule->ces, rule->nces, &ch);
 		fx_node *term = new_node(&cx, FX_N_TERMINAL, rule, ch.prev, ch.nfacts);
 		if (term) {
@@ -673,6 +765,7 @@ int fx_rete_compile(fx_net *net, const fx_program *prog, fx_arena *arena)
 done:
 	fx_vec_dispose(&cx.amems);
 	fx_vec_dispose(&cx.nodes);
+	fx_vec_dispose(&cx.firsts);
 	return cx.oom ? FX_ENOMEM : 0;
 }
 
@@ -1087,6 +1180,12 @@ static void emit(fx_session *s, const fx_node *c, fx_token *parent, fx_fact *f, 
 		t->facts[i] = NULL;
 	if (f && depth < n)
 		t->facts[depth] = f;
+	/* A TEST node keeps only the tokens that pass: a failing one would never do anything. */
+	if (c->kind == FX_N_TEST &&
+	    !run_tests(s, c->tests, c->ntests, c->rule, t->facts, n, NULL, ~0u)) {
+		fx_pool_free(&s->pool, t, token_size(n));
+		return;
+	}
 	t->sib_next = parent->child;
 	if (parent->child)
 		parent->child->sib_prev = t;
@@ -1101,6 +1200,14 @@ static void emit(fx_session *s, const fx_node *c, fx_token *parent, fx_fact *f, 
 		t->hash = left_hash(c, t->facts);
 	tok_insert(s, t);
 	left_activate(s, t);
+}
+
+/* n's output goes to each of its kids (several when rules share n). */
+static void emit_kids(fx_session *s, const fx_node *n, fx_token *parent, fx_fact *f,
+                      uint32_t depth)
+{
+	for (uint32_t i = 0; i < n->nkids; i++)
+		emit(s, n->kids[i], parent, f, depth);
 }
 
 /* Count (or, for JOIN, extend through) the right facts that match token t at node n. */
@@ -1118,7 +1225,7 @@ static uint32_t join_right(fx_session *s, const fx_node *n, fx_token *t, int do_
 			    run_tests(s, n->tests, n->ntests, n->rule, t->facts, t->nfacts, e->fact, n->depth)) {
 				count++;
 				if (do_emit)
-					emit(s, n->child, t, e->fact, n->depth);
+					emit_kids(s, n, t, e->fact, n->depth);
 			}
 			e = next;
 		}
@@ -1129,7 +1236,7 @@ static uint32_t join_right(fx_session *s, const fx_node *n, fx_token *t, int do_
 			if (run_tests(s, n->tests, n->ntests, n->rule, t->facts, t->nfacts, e->fact, n->depth)) {
 				count++;
 				if (do_emit)
-					emit(s, n->child, t, e->fact, n->depth);
+					emit_kids(s, n, t, e->fact, n->depth);
 			}
 			e = next;
 		}
@@ -1217,7 +1324,7 @@ static void pass(fx_session *s, const fx_node *n, fx_token *t)
 			fx_agenda_add(s, t);
 		}
 	} else
-		emit(s, n->child, t, NULL, 0);
+		emit_kids(s, n, t, NULL, 0);
 }
 
 /* ... and takes it back: its activation, or the tokens it made downstream. */
@@ -1251,7 +1358,8 @@ static void left_activate(fx_session *s, fx_token *t)
 			pass(s, n, t);
 		break;
 	case FX_N_TEST:
-		if (run_tests(s, n->tests, n->ntests, n->rule, t->facts, t->nfacts, NULL, ~0u))
+		/* emit tested it already; only a root token (a rule starting with a test) is new */
+		if (t->parent || run_tests(s, n->tests, n->ntests, n->rule, t->facts, t->nfacts, NULL, ~0u))
 			pass(s, n, t);
 		break;
 	case FX_N_NCC:
@@ -1386,7 +1494,7 @@ static void amem_add(fx_session *s, const fx_amem *a, fx_fact *f)
 			if ((!nk || (t->hash == h && keys_equal(n, t->facts, f))) &&
 			    run_tests(s, n->tests, n->ntests, n->rule, t->facts, t->nfacts, f, n->depth)) {
 				if (n->kind == FX_N_JOIN)
-					emit(s, n->child, t, f, n->depth);
+					emit_kids(s, n, t, f, n->depth);
 				else if (neg) {
 					block(t, f);
 					unpass(s, n, t);
@@ -1501,8 +1609,8 @@ void fx_rete_session_init(fx_session *s)
 	const fx_net *net = s->net;
 	for (uint32_t r = 0; r < s->prog->nrules; r++) {
 		const fx_node *first = net->first[r];
-		if (!first)
-			continue;
+		if (!first || s->bmems[first->id].tab.count)
+			continue; /* shared with an earlier rule, which made its root token */
 		fx_token *t = fx_pool_alloc(&s->pool, token_size(0));
 		if (!t) {
 			s->oom = 1;

@@ -103,7 +103,10 @@ typedef struct fx_node {
 	fx_node_kind kind;
 	uint32_t id;               /* index into the session's run-time beta memories */
 	struct fx_node *parent;
-	struct fx_node *child;     /* next node of the chain */
+	struct fx_node *child;     /* next node of the chain (for a shared node: of its first rule) */
+	struct fx_node **kids;     /* every node fed by this one's output (shared join prefixes
+	                              feed several rules), in creation order */
+	uint32_t nkids;
 	const fx_rule_def *rule;
 	const fx_ce *ce;           /* the condition this node tests (NULL for terminal) */
 	uint32_t in_nfacts;        /* length of facts[] in the tokens this node's memory holds */

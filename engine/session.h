@@ -107,11 +107,11 @@ void fx_pool_free_slow(fx_pool *p, void *ptr, size_t size);
 /* Inline: tokens and entries are made and dropped millions of times a second. */
 static inline void *fx_pool_alloc(fx_pool *p, size_t size)
 {
-	size_t c = (size + 15) / 16;
 	p->live += size;
 	if (p->live > p->peak)
 		p->peak = p->live;
 #ifndef FX_ARENA_MALLOC
+	size_t c = (size + 15) / 16;
 	if (c < FX_POOL_CLASSES) {
 		void *x = p->free[c];
 		if (x) {
@@ -125,9 +125,9 @@ static inline void *fx_pool_alloc(fx_pool *p, size_t size)
 
 static inline void fx_pool_free(fx_pool *p, void *ptr, size_t size)
 {
-	size_t c = (size + 15) / 16;
 	p->live -= size;
 #ifndef FX_ARENA_MALLOC
+	size_t c = (size + 15) / 16;
 	if (c < FX_POOL_CLASSES) {
 		*(void **)ptr = p->free[c];
 		p->free[c] = ptr;

@@ -631,6 +631,57 @@ static void test_consecutive_negations(void **state)
 	fx_session_free(s);
 }
 
+/* Rules with the same first patterns share their join nodes; each still gets its own
+ * activations, and a retraction reaches all of them. */
+static void test_shared_prefix(void **state)
+{
+	(void)state;
+	static const char *prog =
+		"templates:\n"
+		"  - id: p\n"
+		"    slots: {x: integer}\n"
+		"rules:\n"
+		"  - id: small\n"
+		"    when:\n"
+		"      - p: {x: ?a}\n"
+		"      - p: {x: \"> ?a\"}\n"
+		"      - test: \"?a < 5\"\n"
+		"    then: []\n"
+		"  - id: large\n"
+		"    when:\n"
+		"      - p: {x: ?a}\n"
+		"      - p: {x: \"> ?a\"}\n"
+		"      - test: \"?a >= 5\"\n"
+		"    then: []\n"
+		"  - id: any\n"
+		"    when:\n"
+		"      - p: {x: ?a}\n"
+		"      - p: {x: \"> ?a\"}\n"
+		"    then: []\n";
+	fx_session *s = session(load(prog));
+	add(s, "(p (x 1))");
+	uint64_t six = add(s, "(p (x 6))");
+	add(s, "(p (x 9))");
+	/* pairs (1,6) (1,9) (6,9): small gets 2, large 1, any 3 */
+	assert_int_equal(fx_session_agenda_count(s), 6);
+	assert_int_equal(fx_session_retract(s, six), 0);
+	/* only (1,9) is left: small and any */
+	assert_int_equal(fx_session_agenda_count(s), 2);
+	long rule;
+	const uint64_t *ids;
+	size_t n;
+	int seen_small = 0, seen_any = 0;
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(fx_session_agenda_get(s, i, &rule, &ids, &n), 0);
+		assert_int_equal(n, 2);
+		seen_small += rule == 0;
+		seen_any += rule == 2;
+	}
+	assert_int_equal(seen_small, 1);
+	assert_int_equal(seen_any, 1);
+	fx_session_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -648,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_api_errors),
 		cmocka_unit_test(test_incremental_equals_fresh),
 		cmocka_unit_test(test_consecutive_negations),
+		cmocka_unit_test(test_shared_prefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
