@@ -1203,9 +1203,13 @@ static void emit(fx_session *s, const fx_node *c, fx_token *parent, fx_fact *f, 
 }
 
 /* n's output goes to each of its kids (several when rules share n). */
-static void emit_kids(fx_session *s, const fx_node *n, fx_token *parent, fx_fact *f,
-                      uint32_t depth)
+static inline void emit_kids(fx_session *s, const fx_node *n, fx_token *parent, fx_fact *f,
+                             uint32_t depth)
 {
+	if (n->nkids == 1) {
+		emit(s, n->kids[0], parent, f, depth);
+		return;
+	}
 	for (uint32_t i = 0; i < n->nkids; i++)
 		emit(s, n->kids[i], parent, f, depth);
 }
@@ -1316,7 +1320,7 @@ static void delete_children(fx_session *s, fx_token *t, const fx_node *n)
 
 /* A NEG, EXISTS, TEST or NCC node lets token t through. When its successor is the rule's
  * terminal, t itself becomes the activation (no copy): `direct` nodes. */
-static void pass(fx_session *s, const fx_node *n, fx_token *t)
+static inline void pass(fx_session *s, const fx_node *n, fx_token *t)
 {
 	if (n->direct) {
 		if (!(t->flags & FX_TOK_AGENDA)) {
