@@ -14,21 +14,22 @@
  * on a constant is filed under (slot, value), so an asserted fact consults one hash bucket per
  * indexed slot, not every memory. Memories without such a test are tried in turn.
  *
- * Beta. Each rule is a chain of nodes (no sharing of beta nodes between rules yet). A node's
- * left memory holds the tokens (partial matches) that reached it; a token records the facts
- * matched so far in an array indexed by pattern depth (ast.h), so variable lookup is one
- * load. Equality tests between a slot and an earlier variable form the node's key: left
- * memories are hashed on the key of the tokens, and the alpha memory keeps a hashed view on
- * the matching right slots, so a join visits only candidates with equal keys.
+ * Beta. Each rule is a chain of nodes; rules whose conditions start alike share the join
+ * nodes of that common prefix (same input, memory, key and tests), so they share its partial
+ * matches too. A node's left memory holds the tokens (partial matches) that reached it; a token
+ * records the facts matched so far in an array indexed by pattern depth (ast.h), so variable
+ * lookup is one load. Equality tests between a slot and an earlier variable form the node's
+ * key: left memories are hashed on the key of the tokens, and the alpha memory keeps a hashed
+ * view on the matching right slots, so a join visits only candidates with equal keys.
  *
  * Tokens form a tree: a token's children are the tokens made from it, in any node. Removing a
  * fact deletes the tokens made by joining it (found through the fact's own list) with their
  * subtrees: work proportional to the partial matches touched, never a rescan. A token is owned
- * by exactly one node's memory; a node with two successors (an NCC and its subnetwork) makes a
- * separate token for each.
+ * by exactly one node's memory; a node with several successors (a shared join, an NCC and its
+ * subnetwork) makes a separate token for each.
  *
- * Negation. A single negated pattern (`not`) is a node whose tokens count their matching facts;
- * a token passes while its count is zero. `exists` is the same with the test inverted. A negated
+ * Negation. A single negated pattern (`not`) is a node whose tokens remember one matching
+ * fact, their blocker; a token passes while it has none. `exists` counts its matches. A negated
  * conjunction uses Doorenbos's NCC: the NCC node forwards each token into a subnetwork whose
  * results reach a partner node; the partner counts results per owner token (the ancestor held by
  * the NCC node), and the owner passes while it has none (or, for exists, some).
