@@ -682,6 +682,47 @@ static void test_shared_prefix(void **state)
 	fx_session_free(s);
 }
 
+/* LEX and MEA order by the recency of the facts, not of the activation: an activation made late
+ * (by a retraction that unblocks it) over old facts goes below one over a newer fact. */
+static void test_lex_and_mea(void **state)
+{
+	(void)state;
+	static const char *prog =
+		"templates:\n"
+		"  - id: x\n"
+		"    slots: {v: integer}\n"
+		"  - id: y\n"
+		"    slots: {v: integer}\n"
+		"  - id: z\n"
+		"    slots: {v: integer}\n"
+		"rules:\n"
+		"  - id: on-x\n"
+		"    when: [{x: {v: ?v}}]\n"
+		"    then: [{print: [\"x\"]}]\n"
+		"  - id: on-y\n"
+		"    when:\n"
+		"      - y: {v: ?v}\n"
+		"      - not: {z: {}}\n"
+		"    then: [{print: [\"y\"]}]\n";
+	const fx_strategy st[] = {FX_STRATEGY_DEPTH, FX_STRATEGY_LEX, FX_STRATEGY_MEA,
+	                          FX_STRATEGY_BREADTH};
+	const char *want[] = {"yx", "xy", "xy", "xy"};
+	for (int i = 0; i < 4; i++) {
+		out o;
+		memset(&o, 0, sizeof o);
+		fx_session *s = session(load(prog));
+		fx_session_set_strategy(s, st[i]);
+		fx_session_set_output(s, collect, &o);
+		uint64_t z = add(s, "(z (v 1))");
+		add(s, "(y (v 1))");
+		add(s, "(x (v 1))");
+		assert_int_equal(fx_session_retract(s, z), 0); /* on-y is activated only now */
+		assert_int_equal(run(s), 2);
+		assert_string_equal(o.text, want[i]);
+		fx_session_free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -700,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_incremental_equals_fresh),
 		cmocka_unit_test(test_consecutive_negations),
 		cmocka_unit_test(test_shared_prefix),
+		cmocka_unit_test(test_lex_and_mea),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
