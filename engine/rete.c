@@ -954,6 +954,32 @@ static int eval_in(fx_session *s, mctx *m, const fx_expr *e, fx_val *out)
 	return rc;
 }
 
+/* Expression tests live apart from the simple ones so that the common path stays small. */
+static __attribute__((noinline)) int expr_test(fx_session *s, const fx_test *t,
+                                               const fx_rule_def *rule, fx_fact *const *facts,
+                                               uint32_t nfacts, fx_fact *right, uint32_t rdepth,
+                                               fx_val *b)
+{
+	mctx m = {rule, facts, nfacts, right, rdepth};
+	if (eval_in(s, &m, t->expr, b) != 0)
+		return 0;
+	return t->kind == FX_T_EXPR || fx_val_truthy(*b);
+}
+
+/* Orderings of two integers, the usual case of <, <= ... between slots. */
+static inline int int_order(uint8_t op, int64_t x, int64_t y)
+{
+	switch (op) {
+	case FX_C_LT: return x < y;
+	case FX_C_LE: return x <= y;
+	case FX_C_GT: return x > y;
+	case FX_C_GE: return x >= y;
+	case FX_C_EQ: return x == y;
+	case FX_C_NE: return x != y;
+	default: return -1;
+	}
+}
+
 static int run_tests_slow(fx_session *s, const fx_test *tests, uint32_t n, const fx_rule_def *rule,
                           fx_fact *const *facts, uint32_t nfacts, fx_fact *right, uint32_t rdepth)
 {
@@ -974,20 +1000,23 @@ static int run_tests_slow(fx_session *s, const fx_test *tests, uint32_t n, const
 			b = t->vslot == FX_FACT_ID ? fx_val_int((int64_t)f->id) : f->slots[t->vslot];
 			break;
 		}
-		case FX_T_EXPR: {
-			mctx m = {rule, facts, nfacts, right, rdepth};
-			if (eval_in(s, &m, t->expr, &b) != 0)
+		case FX_T_EXPR:
+			if (!expr_test(s, t, rule, facts, nfacts, right, rdepth, &b))
 				return 0;
 			break;
-		}
-		case FX_T_BOOL: {
-			mctx m = {rule, facts, nfacts, right, rdepth};
-			if (eval_in(s, &m, t->expr, &b) != 0 || !fx_val_truthy(b))
+		case FX_T_BOOL:
+			if (!expr_test(s, t, rule, facts, nfacts, right, rdepth, &b))
 				return 0;
 			continue;
-		}
 		default:
 			return 0;
+		}
+		if (a.type == FX_INTEGER && b.type == FX_INTEGER) {
+			int r = int_order(t->op, a.u.i, b.u.i);
+			if (r == 0)
+				return 0;
+			if (r == 1)
+				continue;
 		}
 		if (!apply_op(s, t, a, b))
 			return 0;
