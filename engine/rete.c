@@ -1077,7 +1077,7 @@ static int htab_init(fx_htab *t, uint32_t n)
 	return t->buckets ? 0 : FX_ENOMEM;
 }
 
-static void tok_append(fx_htab *t, uint32_t b, fx_token *k)
+static inline void tok_append(fx_htab *t, uint32_t b, fx_token *k)
 {
 	fx_token *tail = B_TAIL(t, b);
 	k->h_next = NULL;
@@ -1107,7 +1107,7 @@ static void tok_htab_grow(fx_htab *t)
 	t->nbuckets = n.nbuckets;
 }
 
-static void tok_insert(fx_session *s, fx_token *k)
+static inline void tok_insert(fx_session *s, fx_token *k)
 {
 	fx_htab *t = &s->bmems[k->node->id].tab;
 	if (k->node->nkeys && t->count >= t->nbuckets)
@@ -1116,7 +1116,7 @@ static void tok_insert(fx_session *s, fx_token *k)
 	t->count++;
 }
 
-static void tok_unlink(fx_session *s, fx_token *k)
+static inline void tok_unlink(fx_session *s, fx_token *k)
 {
 	fx_htab *t = &s->bmems[k->node->id].tab;
 	uint32_t b = k->node->nkeys ? k->hash & (t->nbuckets - 1) : 0;
@@ -1182,8 +1182,16 @@ static size_t token_size(uint32_t nfacts)
 static void left_activate(fx_session *s, fx_token *t);
 static void delete_token(fx_session *s, fx_token *t);
 
+/* GCC would turn the short copy loops of emit into calls of memcpy and memset, which cost more
+ * than the few pointers they move. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define FX_NO_LIBCALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define FX_NO_LIBCALLS
+#endif
+
 /* Make the token for node c from parent (and fact f matched at depth), then activate c. */
-static void emit(fx_session *s, const fx_node *c, fx_token *parent, fx_fact *f, uint32_t depth)
+static FX_NO_LIBCALLS void emit(fx_session *s, const fx_node *c, fx_token *parent, fx_fact *f, uint32_t depth)
 {
 	uint32_t n = c->in_nfacts;
 	fx_token *t = fx_pool_alloc(&s->pool, token_size(n));
@@ -1203,13 +1211,26 @@ static void emit(fx_session *s, const fx_node *c, fx_token *parent, fx_fact *f, 
 	t->blocker = NULL;
 	t->flags = 0;
 	t->nfacts = (uint16_t)n;
-	uint32_t pn = parent->nfacts < n ? parent->nfacts : n, i;
-	for (i = 0; i < pn; i++)
-		t->facts[i] = parent->facts[i];
-	for (; i < n; i++)
-		t->facts[i] = NULL;
-	if (f && depth < n)
-		t->facts[depth] = f;
+	uint32_t pn = parent->nfacts < n ? parent->nfacts : n, i = 0;
+	fx_fact **d = t->facts;
+	fx_fact *const *p = parent->facts;
+	for (; i + 4 <= pn; i += 4) {
+		d[i] = p[i];
+		d[i + 1] = p[i + 1];
+		d[i + 2] = p[i + 2];
+		d[i + 3] = p[i + 3];
+	}
+	for (; i < pn; i++)
+		d[i] = p[i];
+	/* Usually the joined fact simply extends the array by one. */
+	if (f && depth == pn && n == pn + 1) {
+		d[pn] = f;
+	} else {
+		for (; i < n; i++)
+			d[i] = NULL;
+		if (f && depth < n)
+			d[depth] = f;
+	}
 	/* A TEST node keeps only the tokens that pass: a failing one would never do anything. */
 	if (c->kind == FX_N_TEST &&
 	    !run_tests(s, c->tests, c->ntests, c->rule, t->facts, n, NULL, ~0u)) {

@@ -697,11 +697,11 @@ static void test_lex_and_mea(void **state)
 		"    slots: {v: integer}\n"
 		"rules:\n"
 		"  - id: on-x\n"
-		"    when: [{x: {v: ?v}}]\n"
+		"    when: [{x: {}}]\n"
 		"    then: [{print: [\"x\"]}]\n"
 		"  - id: on-y\n"
 		"    when:\n"
-		"      - y: {v: ?v}\n"
+		"      - y: {}\n"
 		"      - not: {z: {}}\n"
 		"    then: [{print: [\"y\"]}]\n";
 	const fx_strategy st[] = {FX_STRATEGY_DEPTH, FX_STRATEGY_LEX, FX_STRATEGY_MEA,
