@@ -162,6 +162,72 @@ typedef struct fx_rule_def {
 	uint32_t ndepth;          /* number of positive patterns, nested ones included */
 } fx_rule_def;
 
+/* --- Text patterns (`patterns:`) ----------------------------------------------------------
+ * How pasted text becomes facts (the diagnosis layer runs them): when a pattern's regex
+ * matches a text, each of its facts is asserted, every slot taking either a constant or the
+ * text of a capture group, which is converted to the slot's type only then. */
+typedef enum fx_pvalue_kind {
+	FX_PV_CONST,     /* val, converted to the slot's type at load (the default when not written) */
+	FX_PV_CAPTURE    /* the text of capture group `group` (0: the whole match) */
+} fx_pvalue_kind;
+
+typedef struct fx_pattern_value {
+	fx_pvalue_kind kind;
+	uint32_t group;           /* FX_PV_CAPTURE: index into the pattern's groups */
+	fx_val val;               /* FX_PV_CONST */
+	fx_pos pos;               /* the value as written; the fact's template key for a default */
+} fx_pattern_value;
+
+typedef struct fx_pattern_fact {
+	uint32_t tmpl;
+	fx_pos pos;               /* the template key */
+	fx_pattern_value *vals;   /* one per slot of tmpl, in slot order */
+} fx_pattern_fact;
+
+/* A text of `examples:` or `near-misses:`. */
+typedef struct fx_sample {
+	const char *text;         /* NUL-terminated copy; may hold NULs, so use len */
+	uint32_t len;
+	fx_pos pos;
+} fx_sample;
+
+typedef struct fx_pattern_def {
+	const char *name;
+	uint32_t index;           /* position in prog->patterns */
+	const char *regex;        /* as written, NUL-terminated; regex_len bytes (may hold NULs) */
+	uint32_t regex_len;
+	unsigned flags;           /* FX_RE_* of regex.h */
+	struct fx_regex *re;      /* compiled at load; owned by the kb's list of regexes */
+	fx_pos pos;               /* the id */
+	fx_pos regex_pos;         /* the regex value */
+	fx_pattern_fact *facts;   /* the `asserts`, in the order written */
+	uint32_t nfacts;
+	const char *source;       /* where the message comes from; may be NULL */
+	const char *doc;          /* may be NULL */
+	fx_sample *examples;      /* texts the regex must match (checked by `fixit test`) */
+	uint32_t nexamples;
+	fx_sample *near_misses;   /* texts the regex must not match */
+	uint32_t nnear;
+	const char **groups;      /* ngroups names: groups[0] is "_match" (the whole match),
+	                           * groups[i] the name of capture group i, NULL when unnamed */
+	uint32_t ngroups;         /* capture groups + 1 */
+} fx_pattern_def;
+
+/* --- Remedies (`remedies:`) ---------------------------------------------------------------
+ * What a user can try; `recommend` facts name them, the diagnosis layer ranks and shows them. */
+typedef struct fx_remedy_def {
+	const char *name;
+	uint32_t index;           /* position in prog->remedies */
+	const char *title;        /* one line for lists */
+	const char **steps;       /* nsteps >= 1 instructions, in order */
+	uint32_t nsteps;
+	int32_t cost;             /* effort, 1 (trivial) to 10 (disruptive) */
+	const char *warning;      /* what it may cost the user; may be NULL */
+	const char *source;       /* where it comes from; may be NULL */
+	const char *doc;          /* may be NULL */
+	fx_pos pos;               /* the id */
+} fx_remedy_def;
+
 /* The whole checked program, owned by the kb's arena. */
 typedef struct fx_program {
 	fx_template_def *templates;
@@ -172,6 +238,10 @@ typedef struct fx_program {
 	uint32_t nrules;
 	const char **files;       /* every file read, in load order */
 	uint32_t nfiles;
+	fx_pattern_def *patterns; /* in load order, like rules */
+	uint32_t npatterns;
+	fx_remedy_def *remedies;  /* in load order */
+	uint32_t nremedies;
 } fx_program;
 
 #endif

@@ -19,8 +19,11 @@
  *    cycles are harmless. A file's definitions come after those of the files it includes.
  * 2. Templates of every file are checked first, so facts and rules may use templates defined
  *    in any file, in any order.
- * 3. Facts and rules, file by file. Variables are resolved to ids as the rule is read, in
- *    source order: the first occurrence in a positive pattern binds, later ones compare.
+ * 3. Remedies of every file, so that every constant naming a remedy (recommend, tried) can be
+ *    checked wherever the remedy is defined.
+ * 4. Text patterns, facts and rules, file by file. Variables are resolved to ids as the rule is
+ *    read, in source order: the first occurrence in a positive pattern binds, later ones
+ *    compare. A text pattern's variables name the capture groups of its regex instead.
  *
  * Positions. libyaml marks count characters, not bytes, and count a byte-order mark as a
  * column (which also breaks its indentation rules), so we strip a UTF-8 BOM ourselves and
@@ -100,7 +103,9 @@ enum {
 	NS_TEMPLATE = 1,
 	NS_RULE,
 	NS_FACT,
-	NS_FILE
+	NS_FILE,
+	NS_PATTERN,
+	NS_REMEDY
 };
 
 /* ============================================================================================
@@ -138,6 +143,8 @@ enum {
 	SEC_TEMPLATES,
 	SEC_FACTS,
 	SEC_RULES,
+	SEC_PATTERNS,
+	SEC_REMEDIES,
 	NSEC
 };
 
@@ -148,7 +155,8 @@ struct srcfile {
 	size_t len;
 	size_t *lines; /* byte offset of the start of each line */
 	size_t nlines;
-	const node *sect[NSEC]; /* the sections' values, NULL when absent */
+	const node *sect[NSEC];   /* the sections' values, NULL when absent */
+	const node *remedies_key; /* the key `remedies`, NULL when absent */
 };
 
 /* ============================================================================================
@@ -186,6 +194,13 @@ typedef struct loader {
 	gvec tmpls;            /* fx_template_def */
 	gvec facts;            /* fx_fact_def */
 	gvec rules;            /* fx_rule_def */
+	gvec patterns;         /* fx_pattern_def */
+	gvec remedies;         /* fx_remedy_def */
+	/* The first `remedies` key, NULL when no file has one: names of remedies are checked. */
+	const node *remedies_sec;
+	/* The slots whose constants name remedies: recommend.remedy and tried.remedy. */
+	const fx_slot_def *remedy_slots[2];
+	uint64_t suggest_work; /* edit-distance work done for suggestions, bounded */
 	uint32_t nrule_ord;    /* rules seen, valid or not */
 	fx_buf msg;            /* message being built */
 	const char *prelude;   /* unit name of the prelude: the file of built-in definitions */
@@ -1141,18 +1156,23 @@ static void load_text(loader *ld, const char *name, const char *dir, const char 
 	if (root && !is_null(root)) {
 		if (root->kind != N_MAP) {
 			err_shape(ld, root,
-			          "a mapping of sections (include, templates, facts, rules)",
+			          "a mapping of sections (include, templates, facts, rules, "
+			          "patterns, remedies)",
 			          "a rule file");
 			return;
 		}
-		static const char *const keys[] = {"include", "templates", "facts", "rules"};
-		const node *vals[4];
-		take_keys(ld, root, keys, 4, vals, NULL, "a rule file");
+		static const char *const keys[] = {"include", "templates", "facts",
+		                                   "rules",   "patterns",  "remedies"};
+		const node *vals[6], *knodes[6];
+		take_keys(ld, root, keys, 6, vals, knodes, "a rule file");
 		if (vals[0])
 			load_includes(ld, sf, vals[0], depth);
 		sf->sect[SEC_TEMPLATES] = vals[1];
 		sf->sect[SEC_FACTS] = vals[2];
 		sf->sect[SEC_RULES] = vals[3];
+		sf->sect[SEC_PATTERNS] = vals[4];
+		sf->sect[SEC_REMEDIES] = vals[5];
+		sf->remedies_key = knodes[5];
 	}
 	srcfile **u = gv_push(ld, &ld->units, sizeof(srcfile *));
 	if (u)
@@ -1751,6 +1771,75 @@ static void load_template(loader *ld, const node *item)
 }
 
 /* ============================================================================================
+ * Names of remedies
+ * ========================================================================================== */
+
+#define SUGGEST_BUDGET ((uint64_t)1 << 26)
+
+/* Edit distance between a and b when it is at most 2, else 3. Names longer than 64 bytes are
+ * not compared (3). ld->suggest_work counts the work done for suggestions, so that many
+ * misspelt names against many remedies stay cheap: past SUGGEST_BUDGET, suggestions stop. */
+static unsigned edit_distance(loader *ld, const char *a, size_t la, const char *b, size_t lb)
+{
+	enum {
+		MAXN = 64
+	};
+	ld->suggest_work++;
+	if (la > MAXN || lb > MAXN || (la > lb ? la - lb : lb - la) > 2)
+		return 3;
+	ld->suggest_work += (uint64_t)(la + 1) * (lb + 1);
+	unsigned row[MAXN + 1], prev[MAXN + 1];
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			unsigned del = prev[j] + 1, ins = row[j - 1] + 1;
+			row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, row, (lb + 1) * sizeof *row);
+	}
+	return prev[lb] < 3 ? prev[lb] : 3;
+}
+
+/* A constant written for the remedy slot of recommend or tried (sd) must name a remedy of a
+ * `remedies:` section, when the knowledge base has one: a typo there would otherwise make a
+ * recommendation nobody can follow, or a `tried` test that never holds. */
+static void check_remedy(loader *ld, const fx_slot_def *sd, fx_val v, fx_pos pos, unsigned span)
+{
+	if (!ld->remedies_sec || !sd || (sd != ld->remedy_slots[0] && sd != ld->remedy_slots[1]) ||
+	    (v.type != FX_SYMBOL && v.type != FX_STRING))
+		return;
+	uint32_t i;
+	const fx_atom *a = v.u.a;
+	if (ht_get(&ld->names, NS_REMEDY, a->text, a->len, &i))
+		return;
+	const fx_remedy_def *rd = ld->remedies.p, *best = NULL;
+	unsigned bestd = 3;
+	for (size_t k = 0; k < ld->remedies.n && bestd > 1 && ld->suggest_work < SUGGEST_BUDGET;
+	     k++) {
+		unsigned d = edit_distance(ld, a->text, a->len, rd[k].name, strlen(rd[k].name));
+		if (d < bestd) {
+			bestd = d;
+			best = &rd[k];
+		}
+	}
+	if (best) {
+		err_at(ld, "unknown-remedy", pos, span,
+		       "no remedy named '%s'; did you mean '%s' (defined at %s:%u:%u)?",
+		       show(ld, a->text, a->len), best->name, best->pos.file,
+		       (unsigned)best->pos.line, (unsigned)best->pos.col);
+		return;
+	}
+	fx_pos sp = ld->remedies_sec->pos;
+	err_at(ld, "unknown-remedy", pos, span,
+	       "no remedy named '%s'; remedies are defined in the remedies: sections (one is "
+	       "at %s:%u:%u)",
+	       show(ld, a->text, a->len), sp.file, (unsigned)sp.line, (unsigned)sp.col);
+}
+
+/* ============================================================================================
  * Facts
  * ========================================================================================== */
 
@@ -1839,6 +1928,9 @@ static void load_fact(loader *ld, const node *item)
 				                val->pos, node_span(val), td->name,
 				                td->slots[si].name, &fd.values[si]) != 0) {
 					ok = 0;
+				} else {
+					check_remedy(ld, &td->slots[si], fd.values[si], val->pos,
+					             node_span(val));
 				}
 			}
 		}
@@ -2181,6 +2273,8 @@ static void cons_operand(loader *ld, patctx *pc, const slotref *sr, const node *
 		else if (conv(ld, t, len, slot_type(sr), pos, span, pc->tname, slot_name(sr), &v) !=
 		         0)
 			return;
+		if (op == FX_C_EQ || op == FX_C_NE)
+			check_remedy(ld, sr->sd, v, pos, span);
 		arg = x_const(ld, v, pos);
 	} else {
 		arg = parse_expr(ld, n, off, len);
@@ -2254,6 +2348,7 @@ static void cons_scalar(loader *ld, patctx *pc, const slotref *sr, const node *n
 		if (conv(ld, t, len, slot_type(sr), n->pos, node_span(n), pc->tname, slot_name(sr),
 		         &v) != 0)
 			return;
+		check_remedy(ld, sr->sd, v, n->pos, node_span(n));
 		fx_expr *a = x_const(ld, v, n->pos);
 		fx_constraint *c = a ? add_cons(ld, pc, FX_C_EQ, sr, n->pos) : NULL;
 		if (c)
@@ -2331,6 +2426,8 @@ static void cons_list(loader *ld, patctx *pc, const slotref *sr, const node *seq
 		} else if (conv(ld, it->text, it->len, slot_type(sr), it->pos, node_span(it),
 		                pc->tname, slot_name(sr), &vals[i]) != 0) {
 			ok = 0;
+		} else {
+			check_remedy(ld, sr->sd, vals[i], it->pos, node_span(it));
 		}
 	}
 	fx_constraint *c = ok ? add_cons(ld, pc, op, sr, pos) : NULL;
@@ -2486,6 +2583,8 @@ static void cons_map(loader *ld, patctx *pc, const slotref *sr, const node *m)
 				if (conv(ld, v->text, v->len, slot_type(sr), v->pos, node_span(v),
 				         pc->tname, slot_name(sr), &val) != 0)
 					continue;
+				if (op == FX_C_EQ || op == FX_C_NE)
+					check_remedy(ld, sr->sd, val, v->pos, node_span(v));
 				a = x_const(ld, val, v->pos);
 			}
 			fx_constraint *c = a ? add_cons(ld, pc, op, sr, key->pos) : NULL;
@@ -2733,6 +2832,7 @@ static fx_expr *action_value(loader *ld, const node *v, const fx_slot_def *sd, c
 	if (sd) {
 		if (conv(ld, t, len, sd->type, v->pos, node_span(v), tname, sd->name, &val) != 0)
 			return NULL;
+		check_remedy(ld, sd, val, v->pos, node_span(v));
 	} else if (conv_untyped(ld, v, &val) != 0) {
 		return NULL;
 	}
@@ -3351,6 +3451,476 @@ static void load_rule(loader *ld, const node *item)
 }
 
 /* ============================================================================================
+ * Remedies
+ * ========================================================================================== */
+
+/* Optional text (doc, source, warning...): the arena copy, or NULL when absent or not text. */
+static const char *opt_text(loader *ld, const node *v, const char *what)
+{
+	if (!v)
+		return NULL;
+	if (v->kind != N_SCALAR) {
+		err_shape(ld, v, "text", what);
+		return NULL;
+	}
+	return astr(ld, ld->arena, v->text, v->len);
+}
+
+static void load_remedy(loader *ld, const node *item)
+{
+	if (item->kind != N_MAP) {
+		err_shape(ld, item, "a mapping with id, title, steps and cost", "a remedy");
+		return;
+	}
+	enum {
+		M_ID,
+		M_TITLE,
+		M_STEPS,
+		M_COST,
+		M_WARNING,
+		M_SOURCE,
+		M_DOC,
+		NMKEYS
+	};
+	static const char *const keys[NMKEYS] = {"id",      "title",  "steps", "cost",
+	                                         "warning", "source", "doc"};
+	const node *v[NMKEYS], *k[NMKEYS];
+	take_keys(ld, item, keys, NMKEYS, v, k, "a remedy");
+	const char *name = take_id(ld, v[M_ID], item, "a remedy");
+	uint32_t prev;
+	if (name && ht_get(&ld->names, NS_REMEDY, v[M_ID]->text, v[M_ID]->len, &prev)) {
+		fx_pos p = ((fx_remedy_def *)ld->remedies.p)[prev].pos;
+		err(ld, "duplicate-id", v[M_ID], "remedy '%s' is already defined at %s:%u:%u", name,
+		    p.file, (unsigned)p.line, (unsigned)p.col);
+		name = NULL;
+	}
+	fx_remedy_def md;
+	memset(&md, 0, sizeof md);
+	md.name = name;
+	md.index = (uint32_t)ld->remedies.n;
+	md.pos = v[M_ID] ? v[M_ID]->pos : item->pos;
+
+	const node *t = v[M_TITLE];
+	if (!t || is_null(t) || (t->kind == N_SCALAR && t->len == 0))
+		err(ld, "missing-key", t ? k[M_TITLE] : item,
+		    "a remedy needs a title: one line saying what to do");
+	else
+		md.title = opt_text(ld, t, "title");
+
+	const node *st = v[M_STEPS];
+	gvec steps = {0};
+	if (!st) {
+		err(ld, "missing-key", item, "a remedy needs steps: a list of instructions");
+	} else if (st->kind != N_SEQ || st->nkids == 0) {
+		if (st->kind != N_BAD)
+			err(ld, "shape", is_null(st) ? k[M_STEPS] : st,
+			    "steps must be a non-empty list of instructions (texts), not %s",
+			    st->kind == N_SEQ ? "an empty list" : kind_name(st));
+	} else {
+		for (size_t i = 0; i < st->nkids && !ld->oom; i++) {
+			const node *s = st->kids[i];
+			if (s->kind != N_SCALAR || s->len == 0) {
+				if (s->kind != N_BAD)
+					err(ld, "shape", s,
+					    "a step must be a non-empty text, not %s",
+					    s->kind == N_SCALAR ? "empty text" : kind_name(s));
+				continue;
+			}
+			const char **p = gv_push(ld, &steps, sizeof *p);
+			if (p)
+				*p = astr(ld, ld->arena, s->text, s->len);
+		}
+	}
+	md.steps = gv_finish(ld, ld->arena, &steps, sizeof(char *), &md.nsteps);
+
+	const node *c = v[M_COST];
+	int64_t cost = 0;
+	if (!c)
+		err(ld, "missing-key", item,
+		    "a remedy needs a cost: its effort from 1 (trivial) to 10 (disruptive)");
+	else if (c->kind != N_SCALAR || parse_int(c->text, c->len, &cost) != 1 || cost < 1 ||
+	         cost > 10)
+		err(ld, "type", c,
+		    "cost is an integer from 1 (trivial) to 10 (disruptive), not '%s'",
+		    shown(ld, c));
+	else
+		md.cost = (int32_t)cost;
+
+	md.warning = opt_text(ld, v[M_WARNING], "warning");
+	md.source = opt_text(ld, v[M_SOURCE], "source");
+	md.doc = opt_text(ld, v[M_DOC], "doc");
+	/* Kept even when a part is wrong, so that its uses are not reported as unknown too. */
+	if (!name || ld->remedies.n >= NONE - 1)
+		return;
+	fx_remedy_def *p = gv_push(ld, &ld->remedies, sizeof md);
+	if (p) {
+		*p = md;
+		ht_set(ld, &ld->names, NS_REMEDY, v[M_ID]->text, v[M_ID]->len, md.index);
+	}
+}
+
+/* ============================================================================================
+ * Patterns
+ * ========================================================================================== */
+
+/* What the facts of a pattern may refer to. */
+typedef struct grpctx {
+	const fx_pattern_def *pd;
+	uint32_t ns; /* namespace of the regex's group names in ld->seen; 0: the regex failed */
+} grpctx;
+
+/* "code, text" (the named groups), for messages; NULL when there are none. */
+static const char *group_list(loader *ld, const fx_pattern_def *pd)
+{
+	fx_buf list;
+	fx_buf_init(&list);
+	uint32_t shown_n = 0;
+	for (uint32_t i = 1; i < pd->ngroups; i++) {
+		if (!pd->groups[i])
+			continue;
+		if (shown_n++ == 24) {
+			fx_buf_puts(&list, ", ...");
+			break;
+		}
+		fx_buf_printf(&list, "%s?%s", shown_n > 1 ? ", " : "", pd->groups[i]);
+	}
+	const char *out = NULL;
+	if (list.oom)
+		ld->oom = 1;
+	else if (list.len)
+		out = astr(ld, &ld->scratch, fx_buf_cstr(&list), list.len);
+	fx_buf_dispose(&list);
+	return out;
+}
+
+/* One value of a pattern's fact: ?group, ?_match, or a constant of the slot's type. */
+static int pattern_value(loader *ld, const grpctx *g, const fx_template_def *td,
+                         const fx_slot_def *sd, const node *val, fx_pattern_value *out)
+{
+	if (val->kind != N_SCALAR) {
+		err_shape(ld, val, "a constant or ?group", "a slot value in a pattern");
+		return -1;
+	}
+	out->pos = val->pos;
+	if (val->len && val->text[0] == '?') {
+		if (!is_var(val->text, val->len)) {
+			err(ld, "bad-variable", val,
+			    "'%s' is not a variable: a variable is '?' followed by the name of a "
+			    "group of the regex, or ?_match",
+			    shown(ld, val));
+			return -1;
+		}
+		const char *nm = val->text + 1;
+		size_t nl = val->len - 1;
+		uint32_t gi = 0;
+		out->kind = FX_PV_CAPTURE;
+		out->val = fx_val_nil();
+		if (nl == 6 && memcmp(nm, "_match", 6) == 0)
+			return 0;
+		if (!g->ns)
+			return -1; /* the regex did not compile: its groups are unknown */
+		if (ht_get(&ld->seen, g->ns, nm, nl, &gi)) {
+			out->group = gi;
+			return 0;
+		}
+		const char *list = group_list(ld, g->pd);
+		if (list)
+			err(ld, "unbound-variable", val,
+			    "?%s names no group of this pattern's regex; its groups are %s (and "
+			    "?_match, the whole match)",
+			    show(ld, nm, nl), list);
+		else
+			err(ld, "unbound-variable", val,
+			    "?%s names no group of this pattern's regex, which has no named "
+			    "groups: capture with (?<%s>...), or use ?_match for the whole match",
+			    show(ld, nm, nl), show(ld, nm, nl));
+		return -1;
+	}
+	out->kind = FX_PV_CONST;
+	if (conv(ld, val->text, val->len, sd->type, val->pos, node_span(val), td->name, sd->name,
+	         &out->val) != 0)
+		return -1;
+	check_remedy(ld, sd, out->val, val->pos, node_span(val));
+	return 0;
+}
+
+/* One fact of `asserts`: {template: {slot: value, ...}}. */
+static void pattern_fact(loader *ld, const grpctx *g, const node *m, gvec *facts)
+{
+	if (m->kind != N_MAP || m->nkids < 2) {
+		err_shape(ld, m, "a fact {template: {slot: value, ...}}", "an item of asserts");
+		return;
+	}
+	if (m->nkids > 2)
+		err(ld, "shape", m->kids[2],
+		    "one fact per mapping: write asserts as a list, one template in each item");
+	const node *tkey = m->kids[0], *tval = m->kids[1];
+	if (tkey->kind != N_SCALAR) {
+		err_shape(ld, tkey, "a template name", "the key of a fact");
+		return;
+	}
+	uint32_t ti = find_template(ld, tkey);
+	if (ti == NONE) {
+		err(ld, "unknown-template", tkey, "no template named '%s'", shown(ld, tkey));
+		return;
+	}
+	const fx_template_def *td = tmpl_at(ld, ti);
+	fx_pattern_fact pf;
+	memset(&pf, 0, sizeof pf);
+	pf.tmpl = ti;
+	pf.pos = tkey->pos;
+	pf.vals = anew(ld, td->nslots, sizeof *pf.vals);
+	if (!pf.vals)
+		return;
+	for (uint32_t i = 0; i < td->nslots; i++) {
+		pf.vals[i].kind = FX_PV_CONST;
+		pf.vals[i].val = td->slots[i].dflt;
+		pf.vals[i].pos = tkey->pos;
+	}
+	int ok = 1;
+	if (tval && !is_null(tval)) {
+		if (tval->kind != N_MAP) {
+			err_shape(ld, tval, "a mapping of slots to values", "a fact's slots");
+			return;
+		}
+		uint32_t ns = ++ld->nseen;
+		for (size_t i = 0; i + 1 < tval->nkids && !ld->oom; i += 2) {
+			const node *key = tval->kids[i], *val = tval->kids[i + 1];
+			if (key->kind != N_SCALAR) {
+				err_shape(ld, key, "a slot name", "a key");
+				ok = 0;
+				continue;
+			}
+			if (repeated_key(ld, ns, key, "slot")) {
+				ok = 0;
+				continue;
+			}
+			uint32_t si = find_slot(ld, ti, key);
+			if (si == NONE) {
+				unknown_slot(ld, ti, key);
+				ok = 0;
+				continue;
+			}
+			if (pattern_value(ld, g, td, &td->slots[si], val, &pf.vals[si]) != 0)
+				ok = 0;
+		}
+	}
+	fx_pattern_fact *p = ok ? gv_push(ld, facts, sizeof pf) : NULL;
+	if (p)
+		*p = pf;
+}
+
+/* `flags: ims`: FX_RE_* bits; an unknown letter is reported where it stands. */
+static unsigned pattern_flags(loader *ld, const node *f)
+{
+	unsigned flags = 0;
+	if (!f || is_null(f))
+		return 0;
+	if (f->kind != N_SCALAR) {
+		err_shape(ld, f, "letters among i, m, s and x", "flags");
+		return 0;
+	}
+	for (size_t i = 0; i < f->len; i++) {
+		switch (f->text[i]) {
+		case 'i':
+			flags |= FX_RE_CASELESS;
+			break;
+		case 'm':
+			flags |= FX_RE_MULTILINE;
+			break;
+		case 's':
+			flags |= FX_RE_DOTALL;
+			break;
+		case 'x':
+			flags |= FX_RE_EXTENDED;
+			break;
+		default:
+			err_at(ld, "bad-regex", value_pos(f, i), value_span(f, i, 1),
+			       "unknown regex flag '%s': flags are i (caseless), m (multiline), s "
+			       "(dotall) and x (extended)",
+			       show(ld, f->text + i, 1));
+			return flags;
+		}
+	}
+	return flags;
+}
+
+/* Compile the regex, record its groups and their names (in ld->seen under a fresh namespace,
+ * returned; 0 when the regex is unusable). */
+static uint32_t pattern_regex(loader *ld, const node *rx, fx_pattern_def *pd)
+{
+	fx_buf eb;
+	fx_buf_init(&eb);
+	size_t eo = 0;
+	fx_regex *re = fx_regex_new(rx->text, rx->len, pd->flags, &eb, &eo);
+	if (!re) {
+		if (eo > rx->len)
+			eo = rx->len;
+		if (eb.oom)
+			ld->oom = 1;
+		err_at(ld, "bad-regex", value_pos(rx, eo), 1, "bad regular expression: %s",
+		       eb.len ? fx_buf_cstr(&eb) : "cannot compile");
+		fx_buf_dispose(&eb);
+		return 0;
+	}
+	fx_buf_dispose(&eb);
+	if (fx_vec_push(ld->regexes, re) != 0) {
+		fx_regex_free(re);
+		ld->oom = 1;
+		return 0;
+	}
+	pd->re = re;
+	pd->regex = astr(ld, ld->arena, rx->text, rx->len);
+	pd->regex_len = rx->len > UINT32_MAX ? UINT32_MAX : (uint32_t)rx->len;
+	pd->regex_pos = rx->pos;
+	int n = fx_regex_group_names(re, NULL, 0);
+	if (n < 0 || (size_t)n >= NONE - 1)
+		return 0;
+	size_t ng = (size_t)n + 1;
+	const char **names = fx_arena_alloc(&ld->scratch, ng * sizeof *names);
+	const char **groups = anew(ld, ng, sizeof *groups);
+	if (!names || !groups) {
+		ld->oom = 1;
+		return 0;
+	}
+	fx_regex_group_names(re, names, ng);
+	groups[0] = "_match";
+	uint32_t ns = ++ld->nseen, ok = 1;
+	for (size_t i = 1; i < ng && !ld->oom; i++) {
+		if (!names[i])
+			continue;
+		size_t len = strlen(names[i]);
+		uint32_t other;
+		groups[i] = astr(ld, ld->arena, names[i], len);
+		if (!groups[i])
+			return 0;
+		if (len == 6 && memcmp(names[i], "_match", 6) == 0) {
+			const char *at = strstr(rx->text, "_match");
+			size_t o = at ? (size_t)(at - rx->text) : 0;
+			err_at(ld, "bad-regex", value_pos(rx, o), at ? value_span(rx, o, 6) : 1,
+			       "a group cannot be named _match: ?_match is the whole match");
+			ok = 0;
+		} else if (ht_get(&ld->seen, ns, groups[i], len, &other)) {
+			err(ld, "bad-regex", rx,
+			    "the group name '%s' is used by groups %u and %u: a pattern's groups "
+			    "need names of their own",
+			    show(ld, groups[i], len), (unsigned)other, (unsigned)i);
+			ok = 0;
+		} else {
+			ht_set(ld, &ld->seen, ns, groups[i], len, (uint32_t)i);
+		}
+	}
+	pd->groups = groups;
+	pd->ngroups = (uint32_t)ng;
+	return ok ? ns : 0;
+}
+
+/* `examples:` and `near-misses:`: a text or a list of texts. */
+static fx_sample *samples(loader *ld, const node *v, const char *what, const char *item,
+                          uint32_t *count)
+{
+	*count = 0;
+	if (!v || is_null(v))
+		return NULL;
+	if (v->kind != N_SCALAR && v->kind != N_SEQ) {
+		err_shape(ld, v, "a list of texts", what);
+		return NULL;
+	}
+	size_t n = v->kind == N_SEQ ? v->nkids : 1;
+	gvec out = {0};
+	for (size_t i = 0; i < n && !ld->oom; i++) {
+		const node *s = v->kind == N_SEQ ? v->kids[i] : v;
+		if (s->kind != N_SCALAR) {
+			err_shape(ld, s, "a text", item);
+			continue;
+		}
+		fx_sample *p = gv_push(ld, &out, sizeof *p);
+		if (!p)
+			break;
+		p->text = astr(ld, ld->arena, s->text, s->len);
+		p->len = s->len > UINT32_MAX ? UINT32_MAX : (uint32_t)s->len;
+		p->pos = s->pos;
+	}
+	return gv_finish(ld, ld->arena, &out, sizeof(fx_sample), count);
+}
+
+static void load_pattern(loader *ld, const node *item)
+{
+	if (item->kind != N_MAP) {
+		err_shape(ld, item, "a mapping with id, regex and asserts", "a pattern");
+		return;
+	}
+	enum {
+		P_ID,
+		P_REGEX,
+		P_FLAGS,
+		P_ASSERTS,
+		P_SOURCE,
+		P_DOC,
+		P_EXAMPLES,
+		P_NEAR,
+		NPKEYS
+	};
+	static const char *const keys[NPKEYS] = {"id",     "regex", "flags",    "asserts",
+	                                         "source", "doc",   "examples", "near-misses"};
+	const node *v[NPKEYS], *k[NPKEYS];
+	take_keys(ld, item, keys, NPKEYS, v, k, "a pattern");
+	const char *name = take_id(ld, v[P_ID], item, "a pattern");
+	uint32_t prev;
+	if (name && ht_get(&ld->names, NS_PATTERN, v[P_ID]->text, v[P_ID]->len, &prev)) {
+		fx_pos p = ((fx_pattern_def *)ld->patterns.p)[prev].pos;
+		err(ld, "duplicate-id", v[P_ID], "pattern '%s' is already defined at %s:%u:%u",
+		    name, p.file, (unsigned)p.line, (unsigned)p.col);
+		name = NULL;
+	}
+	fx_pattern_def pd;
+	memset(&pd, 0, sizeof pd);
+	pd.name = name;
+	pd.index = (uint32_t)ld->patterns.n;
+	pd.pos = v[P_ID] ? v[P_ID]->pos : item->pos;
+	pd.flags = pattern_flags(ld, v[P_FLAGS]);
+
+	grpctx g = {&pd, 0};
+	const node *rx = v[P_REGEX];
+	if (!rx)
+		err(ld, "missing-key", item, "a pattern needs regex: a PCRE2 regular expression");
+	else if (rx->kind != N_SCALAR)
+		err_shape(ld, rx, "a regular expression (text)", "regex");
+	else
+		g.ns = pattern_regex(ld, rx, &pd);
+
+	const node *as = v[P_ASSERTS];
+	gvec facts = {0};
+	if (!as) {
+		err(ld, "missing-key", item,
+		    "a pattern needs asserts: the fact, or list of facts, its matches assert");
+	} else if (as->kind == N_MAP) {
+		pattern_fact(ld, &g, as, &facts);
+	} else if (as->kind == N_SEQ && as->nkids) {
+		for (size_t i = 0; i < as->nkids && !ld->oom; i++)
+			pattern_fact(ld, &g, as->kids[i], &facts);
+	} else if (as->kind != N_BAD) {
+		err(ld, "shape", is_null(as) ? k[P_ASSERTS] : as,
+		    "asserts must be a fact {template: {slot: value}} or a non-empty list of "
+		    "facts, not %s",
+		    as->kind == N_SEQ ? "an empty list" : kind_name(as));
+	}
+	pd.facts = gv_finish(ld, ld->arena, &facts, sizeof(fx_pattern_fact), &pd.nfacts);
+
+	pd.source = opt_text(ld, v[P_SOURCE], "source");
+	pd.doc = opt_text(ld, v[P_DOC], "doc");
+	pd.examples = samples(ld, v[P_EXAMPLES], "examples", "an example", &pd.nexamples);
+	pd.near_misses = samples(ld, v[P_NEAR], "near-misses", "a near-miss", &pd.nnear);
+	if (!name || ld->patterns.n >= NONE - 1)
+		return;
+	fx_pattern_def *p = gv_push(ld, &ld->patterns, sizeof pd);
+	if (p) {
+		*p = pd;
+		ht_set(ld, &ld->names, NS_PATTERN, v[P_ID]->text, v[P_ID]->len, pd.index);
+	}
+}
+
+/* ============================================================================================
  * Entry point
  * ========================================================================================== */
 
@@ -3411,7 +3981,18 @@ int fx_load_program(fx_program *prog, fx_arena *arena, fx_atoms *atoms, fx_vec *
 	for (size_t u = 0; u < ld.units.n && !ld.oom; u++)
 		each_item(&ld, units[u]->sect[SEC_TEMPLATES], "templates", "a list of templates",
 		          load_template);
+	/* Remedies before anything that names them, from whichever file. */
+	uint32_t si;
+	ld.remedy_slots[0] = slot_named(&ld, template_named(&ld, "recommend"), "remedy", &si);
+	ld.remedy_slots[1] = slot_named(&ld, template_named(&ld, "tried"), "remedy", &si);
+	for (size_t u = 0; u < ld.units.n && !ld.remedies_sec; u++)
+		ld.remedies_sec = units[u]->remedies_key;
+	for (size_t u = 0; u < ld.units.n && !ld.oom; u++)
+		each_item(&ld, units[u]->sect[SEC_REMEDIES], "remedies", "a list of remedies",
+		          load_remedy);
 	for (size_t u = 0; u < ld.units.n && !ld.oom; u++) {
+		each_item(&ld, units[u]->sect[SEC_PATTERNS], "patterns", "a list of patterns",
+		          load_pattern);
 		each_item(&ld, units[u]->sect[SEC_FACTS], "facts", "a list of facts", load_fact);
 		each_item(&ld, units[u]->sect[SEC_RULES], "rules", "a list of rules", load_rule);
 	}
@@ -3420,6 +4001,10 @@ int fx_load_program(fx_program *prog, fx_arena *arena, fx_atoms *atoms, fx_vec *
 	        gv_finish(&ld, arena, &ld.tmpls, sizeof(fx_template_def), &prog->ntemplates);
 	prog->facts = gv_finish(&ld, arena, &ld.facts, sizeof(fx_fact_def), &prog->nfacts);
 	prog->rules = gv_finish(&ld, arena, &ld.rules, sizeof(fx_rule_def), &prog->nrules);
+	prog->patterns =
+	        gv_finish(&ld, arena, &ld.patterns, sizeof(fx_pattern_def), &prog->npatterns);
+	prog->remedies =
+	        gv_finish(&ld, arena, &ld.remedies, sizeof(fx_remedy_def), &prog->nremedies);
 	if (ld.files.n) {
 		const char **names = anew(&ld, ld.files.n, sizeof(char *));
 		if (names) {
@@ -3435,6 +4020,8 @@ int fx_load_program(fx_program *prog, fx_arena *arena, fx_atoms *atoms, fx_vec *
 	gv_free(&ld.tmpls);
 	gv_free(&ld.facts);
 	gv_free(&ld.rules);
+	gv_free(&ld.patterns);
+	gv_free(&ld.remedies);
 	ht_free(&ld.names);
 	ht_free(&ld.slots);
 	ht_free(&ld.vars);

@@ -89,6 +89,8 @@ fx_regex *fx_regex_new(const char *pat, size_t len, unsigned flags, fx_buf *err,
 		opts |= PCRE2_DOTALL;
 	if (flags & FX_RE_EXTENDED)
 		opts |= PCRE2_EXTENDED;
+	if (flags & FX_RE_START_LIMIT)
+		opts |= PCRE2_USE_OFFSET_LIMIT;
 	if (erroffset)
 		*erroffset = 0;
 	if (!pat)
@@ -177,4 +179,112 @@ int fx_regex_match(const fx_regex *re, const char *subject, size_t len)
 const char *fx_regex_source(const fx_regex *re)
 {
 	return re ? re->src : "";
+}
+
+int fx_regex_group_names(const fx_regex *re, const char **names, size_t n)
+{
+	uint32_t groups = 0, count = 0, size = 0;
+	PCRE2_SPTR table = NULL;
+	if (!re || pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &groups) != 0 ||
+	    pcre2_pattern_info(re->code, PCRE2_INFO_NAMECOUNT, &count) != 0 ||
+	    pcre2_pattern_info(re->code, PCRE2_INFO_NAMEENTRYSIZE, &size) != 0 ||
+	    pcre2_pattern_info(re->code, PCRE2_INFO_NAMETABLE, &table) != 0)
+		return FX_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		names[i] = NULL;
+	/* Each entry: the group number in two bytes, most significant first, then the name. */
+	for (uint32_t e = 0; e < count && table; e++) {
+		PCRE2_SPTR ent = table + (size_t)e * size;
+		size_t g = ((size_t)ent[0] << 8) | ent[1];
+		if (g < n)
+			names[g] = (const char *)(ent + 2);
+	}
+	return groups > INT32_MAX ? FX_EINVAL : (int)groups;
+}
+
+/* Match data of fx_regex_exec. The limits live in a context of our own rather than the
+ * regex's shared one, because the start limit changes from call to call. */
+struct fx_regex_data {
+	pcre2_match_data *md;       /* ovector of `pairs` pairs */
+	pcre2_match_context *mctx;  /* the same limits as fx_regex_new's, plus the start limit */
+	uint32_t pairs;             /* capture groups + 1 */
+};
+
+fx_regex_data *fx_regex_data_new(size_t ngroups)
+{
+	if (ngroups >= UINT16_MAX) /* PCRE2 allows at most 65535 groups */
+		return NULL;
+	fx_regex_data *d = malloc(sizeof *d);
+	if (!d)
+		return NULL;
+	d->pairs = (uint32_t)ngroups + 1;
+	d->md = pcre2_match_data_create(d->pairs, NULL);
+	d->mctx = pcre2_match_context_create(NULL);
+	if (!d->md || !d->mctx) {
+		fx_regex_data_free(d);
+		return NULL;
+	}
+	pcre2_set_match_limit(d->mctx, MATCH_LIMIT);
+	pcre2_set_depth_limit(d->mctx, DEPTH_LIMIT);
+	pcre2_set_heap_limit(d->mctx, HEAP_LIMIT_KIB);
+	return d;
+}
+
+void fx_regex_data_free(fx_regex_data *d)
+{
+	if (!d)
+		return;
+	pcre2_match_data_free(d->md);
+	pcre2_match_context_free(d->mctx);
+	free(d);
+}
+
+int fx_regex_exec(const fx_regex *re, fx_regex_data *d, const char *subject, size_t len,
+                  size_t start, size_t start_limit, unsigned opts, size_t *spans,
+                  size_t nspans)
+{
+	if (!re || !d || start > len || (nspans && !spans))
+		return FX_EINVAL;
+	if (!subject)
+		subject = "";
+	uint32_t popts = 0;
+	if (opts & FX_REGEX_NOTEMPTY_ATSTART)
+		popts |= PCRE2_NOTEMPTY_ATSTART;
+	/* PCRE2_UNSET is "no limit", and a limit on a pattern compiled without
+	 * PCRE2_USE_OFFSET_LIMIT is an error that pcre2_match reports (PCRE2_ERROR_BADOFFSETLIMIT). */
+	if (pcre2_set_offset_limit(d->mctx, start_limit == FX_REGEX_UNSET ? PCRE2_UNSET
+	                                                                 : start_limit) != 0)
+		return FX_EINVAL;
+	int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, start, popts, d->md, d->mctx);
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc < 0) {
+		if (rc == PCRE2_ERROR_NOMEMORY)
+			return FX_ENOMEM;
+		if (rc != PCRE2_ERROR_MATCHLIMIT && rc != PCRE2_ERROR_DEPTHLIMIT &&
+		    rc != PCRE2_ERROR_HEAPLIMIT && rc != PCRE2_ERROR_JIT_STACKLIMIT)
+			return FX_EINVAL;
+		/* After a limit the block may hold a frame vector of up to the heap limit: start
+		 * again with a small one if we can. */
+		pcre2_match_data *fresh = pcre2_match_data_create(d->pairs, NULL);
+		if (fresh) {
+			pcre2_match_data_free(d->md);
+			d->md = fresh;
+		}
+		return FX_ELIMIT;
+	}
+	if (rc == 0) /* the ovector was too small for the pattern's groups */
+		return FX_EINVAL;
+	const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(d->md);
+	/* Groups past rc did not take part; PCRE2 leaves their ovector entries stale. */
+	size_t set = (size_t)rc;
+	for (size_t i = 0; i < nspans; i++) {
+		if (i < set && ov[2 * i] != PCRE2_UNSET) {
+			spans[2 * i] = ov[2 * i];
+			spans[2 * i + 1] = ov[2 * i + 1];
+		} else {
+			spans[2 * i] = spans[2 * i + 1] = FX_REGEX_UNSET;
+		}
+	}
+	return 1;
 }

@@ -24,5 +24,36 @@ void fx_regex_free(fx_regex *re);
 /* 1 match, 0 no match, FX_ELIMIT when a match/depth/heap limit stopped it, FX_ENOMEM. */
 int fx_regex_match(const fx_regex *re, const char *subject, size_t len);
 const char *fx_regex_source(const fx_regex *re);
+/* The capture groups: returns how many the pattern has (not counting the whole match), or
+ * FX_EINVAL. names[i] (for i < n) receives the name of group i, or NULL when it has none;
+ * names[0], the whole match, is NULL. Names point into re and live as long as it does. A name
+ * that several groups share ((?J)) is given to each of them. */
+int fx_regex_group_names(const fx_regex *re, const char **names, size_t n);
+
+/* --- Captures and bounded searches, for the text matcher (match.c) ------------------------- */
+
+/* An extra fx_regex_new flag, not one a rule writes: compile so that fx_regex_exec may bound
+ * where a match starts (PCRE2_USE_OFFSET_LIMIT). */
+enum { FX_RE_START_LIMIT = 1 << 8 };
+/* fx_regex_exec option: no empty match at `start` (to iterate past an empty match). */
+enum { FX_REGEX_NOTEMPTY_ATSTART = 1 << 0 };
+/* An unset capture group in fx_regex_exec's spans, and "no start limit". */
+#define FX_REGEX_UNSET ((size_t)-1)
+
+/* Match data for fx_regex_exec: room for ngroups capture groups plus the whole match, and the
+ * match limits. Belongs to one thread at a time. NULL when out of memory. */
+typedef struct fx_regex_data fx_regex_data;
+fx_regex_data *fx_regex_data_new(size_t ngroups);
+void fx_regex_data_free(fx_regex_data *d);
+/* The leftmost match starting at or after `start` and, unless start_limit is FX_REGEX_UNSET, at
+ * or before start_limit (re compiled with FX_RE_START_LIMIT). The whole subject stays visible:
+ * `^`, lookbehinds and \b see the bytes before start. On a match returns 1 and writes nspans
+ * pairs to spans: spans[0..1] the match, spans[2g..2g+1] group g, as byte offsets,
+ * FX_REGEX_UNSET for a group that took no part (or that re does not have). 0 no match,
+ * FX_ELIMIT (match/depth/heap limit), FX_ENOMEM, FX_EINVAL (start > len, a start limit
+ * without FX_RE_START_LIMIT, d too small for re's groups). */
+int fx_regex_exec(const fx_regex *re, fx_regex_data *d, const char *subject, size_t len,
+                  size_t start, size_t start_limit, unsigned opts, size_t *spans,
+                  size_t nspans);
 
 #endif

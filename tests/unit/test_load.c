@@ -1388,6 +1388,380 @@ static void test_load_vocab_session(void **state)
 	fx_kb_free(kb);
 }
 
+/* --- Patterns and remedies ------------------------------------------------------------------ */
+
+static const fx_pattern_def *pattern(const lt *t, const char *name)
+{
+	for (uint32_t i = 0; i < t->prog.npatterns; i++)
+		if (strcmp(t->prog.patterns[i].name, name) == 0)
+			return &t->prog.patterns[i];
+	fail_msg("no pattern %s", name);
+	return NULL;
+}
+
+/* A diagnostic with this code at line:col whose message holds part (several may share a place). */
+static void expect_with(const lt *t, const char *code, unsigned line, unsigned col,
+                        const char *part)
+{
+	for (int i = 0; i < t->nd; i++)
+		if (strcmp(t->d[i].code, code) == 0 && t->d[i].line == line && t->d[i].col == col &&
+		    strstr(t->d[i].msg, part))
+			return;
+	dump(t);
+	fail_msg("no [%s] at %u:%u saying '%s'", code, line, col, part);
+}
+
+static void expect_pos(fx_pos p, unsigned line, unsigned col)
+{
+	if (p.line != line || p.col != col)
+		fail_msg("position %u:%u, expected %u:%u", (unsigned)p.line, (unsigned)p.col, line,
+		         col);
+}
+
+static void test_load_patterns(void **state)
+{
+	(void)state;
+	lt t;
+	lt_init(&t);
+	load_with(&t, "patterns:\n"
+	              "  - id: disk-full\n" /* 7 */
+	              "    regex: 'no (space|room) left'\n"
+	              "    flags: im\n"
+	              "    asserts:\n"
+	              "      - p: {name: disk-full, age: 3}\n" /* 11 */
+	              "      - q:\n"
+	              "    source: man 2 write\n"
+	              "    doc: ENOSPC\n"
+	              "    examples:\n"
+	              "      - \"write failed: No space left on device\"\n" /* 16 */
+	              "      - No room left\n"
+	              "    near-misses: \"space left: 3 GB\"\n"
+	              "  - id: err-code\n" /* 19 */
+	              "    regex: 'error (?<code>-?\\d+)( \\w+)?(?:: (?<msg>.*))?'\n"
+	              "    asserts: {p: {age: ?code, s: ?_match, name: ?msg, w: 1}}\n"); /* 21 */
+	if (t.rc || t.nd) {
+		dump(&t);
+		fail();
+	}
+	assert_int_equal(t.prog.npatterns, 2);
+	const fx_pattern_def *d = pattern(&t, "disk-full");
+	assert_int_equal(d->index, 0);
+	expect_pos(d->pos, 7, 9);
+	assert_string_equal(d->regex, "no (space|room) left");
+	assert_int_equal(d->regex_len, 20);
+	expect_pos(d->regex_pos, 8, 12);
+	assert_int_equal(d->flags, FX_RE_CASELESS | FX_RE_MULTILINE);
+	assert_non_null(d->re);
+	assert_int_equal(t.regexes.len, 2); /* registered for the kb to free */
+	assert_int_equal(fx_regex_match(d->re, "No Space Left", 13), 1);
+	assert_string_equal(d->source, "man 2 write");
+	assert_string_equal(d->doc, "ENOSPC");
+	/* one unnamed group */
+	assert_int_equal(d->ngroups, 2);
+	assert_string_equal(d->groups[0], "_match");
+	assert_null(d->groups[1]);
+	/* facts: constants converted, the others at their defaults */
+	assert_int_equal(d->nfacts, 2);
+	const fx_pattern_fact *f = &d->facts[0];
+	assert_int_equal(f->tmpl, NB);
+	expect_pos(f->pos, 11, 9);
+	const fx_pattern_value *pv = f->vals;
+	assert_int_equal(pv[0].kind, FX_PV_CONST);
+	assert_int_equal(pv[0].val.type, FX_SYMBOL);
+	assert_string_equal(atom(pv[0].val), "disk-full");
+	expect_pos(pv[0].pos, 11, 19);
+	assert_int_equal(pv[1].kind, FX_PV_CONST);
+	assert_int_equal(pv[1].val.type, FX_INTEGER);
+	assert_int_equal(pv[1].val.u.i, 3);
+	assert_int_equal(pv[2].val.type, FX_FLOAT); /* w: default 0.0 */
+	assert_true(pv[2].val.u.f == 0.0);
+	expect_pos(pv[2].pos, 11, 9);
+	assert_int_equal(pv[3].val.type, FX_BOOLEAN);
+	assert_int_equal(pv[4].val.type, FX_STRING);
+	assert_string_equal(atom(pv[4].val), "");
+	f = &d->facts[1]; /* `- q:`: every slot at its default */
+	assert_int_equal(f->tmpl, NB + 1);
+	assert_int_equal(f->vals[0].kind, FX_PV_CONST);
+	assert_string_equal(atom(f->vals[0].val), "nil");
+	assert_int_equal(f->vals[1].val.u.i, 0);
+	/* examples and near-misses, a list and a single text */
+	assert_int_equal(d->nexamples, 2);
+	assert_string_equal(d->examples[0].text, "write failed: No space left on device");
+	assert_int_equal(d->examples[0].len, 37);
+	expect_pos(d->examples[0].pos, 16, 9);
+	assert_string_equal(d->examples[1].text, "No room left");
+	assert_int_equal(d->nnear, 1);
+	assert_string_equal(d->near_misses[0].text, "space left: 3 GB");
+	expect_pos(d->near_misses[0].pos, 18, 18);
+
+	const fx_pattern_def *e = pattern(&t, "err-code");
+	assert_int_equal(e->index, 1);
+	assert_int_equal(e->flags, 0);
+	assert_string_equal(e->regex, "error (?<code>-?\\d+)( \\w+)?(?:: (?<msg>.*))?");
+	assert_null(e->source);
+	assert_int_equal(e->nexamples, 0);
+	assert_null(e->examples);
+	assert_int_equal(e->ngroups, 4);
+	assert_string_equal(e->groups[1], "code");
+	assert_null(e->groups[2]);
+	assert_string_equal(e->groups[3], "msg");
+	assert_int_equal(e->nfacts, 1);
+	pv = e->facts[0].vals;
+	assert_int_equal(pv[0].kind, FX_PV_CAPTURE); /* name: ?msg */
+	assert_int_equal(pv[0].group, 3);
+	expect_pos(pv[0].pos, 21, 49);
+	assert_int_equal(pv[1].kind, FX_PV_CAPTURE); /* age: ?code, converted at run time */
+	assert_int_equal(pv[1].group, 1);
+	expect_pos(pv[1].pos, 21, 24);
+	assert_int_equal(pv[2].kind, FX_PV_CONST); /* w: 1, a float */
+	assert_int_equal(pv[2].val.type, FX_FLOAT);
+	assert_true(pv[2].val.u.f == 1.0);
+	assert_int_equal(pv[3].kind, FX_PV_CONST);
+	assert_int_equal(pv[4].kind, FX_PV_CAPTURE); /* s: ?_match */
+	assert_int_equal(pv[4].group, 0);
+	lt_free(&t);
+}
+
+static void test_load_err_patterns(void **state)
+{
+	(void)state;
+	lt t;
+	lt_init(&t);
+	load_with(&t, "patterns:\n"
+	              "  - id: a\n" /* 7 */
+	              "    regex: 'x(?<n>y'\n"
+	              "    flags: isq\n"
+	              "    asserts: {p: {name: ?n, s: ?zz}}\n" /* 10: not reported, regex failed */
+	              "    example: x\n"
+	              "  - id: b\n" /* 12 */
+	              "    regex: 'e(?<code>\\d+)(?<at>@\\w+)?'\n"
+	              "    asserts:\n"
+	              "      - p: {age: ?cod, name: \"?1\", s: ?_match}\n" /* 15 */
+	              "      - p: {age: x, nope: 1}\n"
+	              "      - zz: {}\n"
+	              "      - {p: {}, q: {}}\n" /* 18 */
+	              "      - [p]\n"
+	              "    examples: {a: b}\n" /* 20 */
+	              "  - id: b\n"
+	              "    regex: 'e(\\d+)'\n"
+	              "    asserts: {q: {a: ?num}}\n" /* 23 */
+	              "  - regex: '(?<_match>x)'\n"
+	              "    asserts: []\n" /* 25 */
+	              "  - id: c\n"
+	              "    regex: '(?J)(?<v>a)|(?<v>b)'\n"
+	              "    asserts: {q: {a: ?v}}\n" /* 28 */
+	              "  - id: d\n"
+	              "    asserts: {q: {}}\n" /* 30 */
+	              "  - id: e\n"
+	              "    regex: [x]\n");
+	const rec *r = expect(&t, "bad-regex", 8, 20);
+	expect_msg(r, "missing closing parenthesis");
+	expect_msg(expect(&t, "bad-regex", 9, 14), "unknown regex flag 'q'");
+	expect_msg(expect(&t, "unknown-key", 11, 5), "expected one of: id, regex, flags, asserts");
+	r = expect(&t, "unbound-variable", 15, 18);
+	expect_msg(r, "?cod names no group of this pattern's regex");
+	expect_msg(r, "its groups are ?code, ?at (and ?_match");
+	assert_int_equal(r->span, 4);
+	expect_msg(expect(&t, "bad-variable", 15, 30), "'?1' is not a variable");
+	expect_msg(expect(&t, "type", 16, 18), "slot 'age' of template 'p' is an integer");
+	expect(&t, "unknown-slot", 16, 21);
+	expect(&t, "unknown-template", 17, 9);
+	expect_msg(expect(&t, "shape", 18, 17), "one fact per mapping");
+	expect_msg(expect(&t, "shape", 19, 9), "an item of asserts must be a fact");
+	expect(&t, "shape", 20, 15);
+	expect_msg(expect(&t, "duplicate-id", 21, 9),
+	           "pattern 'b' is already defined at t.yaml:12:9");
+	expect_msg(expect(&t, "unbound-variable", 23, 22), "which has no named groups");
+	expect_msg(expect(&t, "missing-key", 24, 5), "a pattern needs an id");
+	expect_msg(expect(&t, "bad-regex", 24, 16), "cannot be named _match");
+	expect_msg(expect(&t, "shape", 25, 14), "non-empty list of facts");
+	expect_msg(expect(&t, "bad-regex", 27, 12), "used by groups 1 and 2");
+	expect_msg(expect(&t, "missing-key", 29, 5), "a pattern needs regex");
+	expect_msg(expect(&t, "shape", 32, 12), "regex must be a regular expression");
+	expect_msg(expect(&t, "missing-key", 31, 5), "a pattern needs asserts");
+	assert_int_equal(t.nd, 20);
+	assert_int_equal(t.rc, FX_ELOAD);
+	lt_free(&t);
+}
+
+static const char *remedies_text = "remedies:\n"
+                                   "  - id: free-space\n" /* 7 */
+                                   "    title: Free some space\n"
+                                   "    steps:\n"
+                                   "      - Empty the trash.\n"
+                                   "      - Delete old backups.\n"
+                                   "    cost: 2\n"
+                                   "    warning: Deleted backups are gone.\n"
+                                   "    source: seed article\n"
+                                   "    doc: The usual fix.\n"
+                                   "  - id: buy-disk\n" /* 16 */
+                                   "    title: Buy a larger disk\n"
+                                   "    steps: [Order it, Copy everything over]\n"
+                                   "    cost: 10\n";
+
+/* remedies_text, then text (which starts at line 20). */
+static int load_remedies_with(lt *t, const char *text)
+{
+	size_t n = strlen(remedies_text) + strlen(text) + 1;
+	char *all = malloc(n);
+	assert_non_null(all);
+	snprintf(all, n, "%s%s", remedies_text, text);
+	int rc = load_with(t, all);
+	free(all);
+	return rc;
+}
+
+static void test_load_remedies(void **state)
+{
+	(void)state;
+	lt t;
+	lt_init(&t);
+	load_remedies_with(&t, "facts:\n"
+	                       "  - tried: {remedy: buy-disk}\n"
+	                       "rules:\n"
+	                       "  - id: r\n"
+	                       "    when:\n"
+	                       "      - p: {name: ?n}\n"
+	                       "      - not: {tried: {remedy: free-space}}\n"
+	                       "      - recommend: {remedy: [free-space, buy-disk]}\n"
+	                       "    then:\n"
+	                       "      - recommend: {remedy: free-space, finding: ?n}\n"
+	                       "      - assert: {recommend: {remedy: buy-disk}}\n"
+	                       "      - recommend: {remedy: ?n}\n"
+	                       "patterns:\n"
+	                       "  - id: full\n"
+	                       "    regex: full\n"
+	                       "    asserts: {tried: {remedy: free-space}}\n");
+	if (t.rc || t.nd) {
+		dump(&t);
+		fail();
+	}
+	assert_int_equal(t.prog.nremedies, 2);
+	const fx_remedy_def *m = &t.prog.remedies[0];
+	assert_string_equal(m->name, "free-space");
+	assert_int_equal(m->index, 0);
+	expect_pos(m->pos, 7, 9);
+	assert_string_equal(m->title, "Free some space");
+	assert_int_equal(m->nsteps, 2);
+	assert_string_equal(m->steps[0], "Empty the trash.");
+	assert_string_equal(m->steps[1], "Delete old backups.");
+	assert_int_equal(m->cost, 2);
+	assert_string_equal(m->warning, "Deleted backups are gone.");
+	assert_string_equal(m->source, "seed article");
+	assert_string_equal(m->doc, "The usual fix.");
+	m = &t.prog.remedies[1];
+	assert_string_equal(m->name, "buy-disk");
+	assert_int_equal(m->index, 1);
+	assert_int_equal(m->nsteps, 2);
+	assert_string_equal(m->steps[1], "Copy everything over");
+	assert_int_equal(m->cost, 10);
+	assert_null(m->warning);
+	assert_null(m->source);
+	assert_null(m->doc);
+	lt_free(&t);
+
+	/* Without a remedies section, remedy names are not checked. */
+	lt_init(&t);
+	load_with(&t, "rules:\n"
+	              "  - id: r\n"
+	              "    when: [{p: {}}]\n"
+	              "    then: [{recommend: {remedy: anything}}]\n");
+	if (t.rc || t.nd) {
+		dump(&t);
+		fail();
+	}
+	assert_int_equal(t.prog.nremedies, 0);
+	assert_null(t.prog.remedies);
+	lt_free(&t);
+}
+
+static void test_load_err_remedies(void **state)
+{
+	(void)state;
+	lt t;
+	lt_init(&t);
+	load_remedies_with(&t, "  - id: free-space\n" /* 20 */
+	                       "    title: again\n"
+	                       "    steps: [x]\n"
+	                       "    cost: 1\n"
+	                       "  - id: no-title\n" /* 24 */
+	                       "    steps: []\n"
+	                       "    cost: 0\n"
+	                       "    colour: red\n"
+	                       "  - id: bad-steps\n" /* 28 */
+	                       "    title: x\n"
+	                       "    steps: [a, [b], '']\n"
+	                       "    cost: x\n"
+	                       "  - title: only\n" /* 32 */
+	                       "    steps: Just one\n"
+	                       "  - id: big\n" /* 34 */
+	                       "    title:\n"
+	                       "    steps:\n"
+	                       "    cost: 11\n"
+	                       "facts:\n"
+	                       "  - tried: {remedy: by-disk}\n" /* 39 */
+	                       "rules:\n"
+	                       "  - id: r\n"
+	                       "    when:\n"
+	                       "      - p: {name: ?n}\n"
+	                       "      - not: {tried: {remedy: free-spaces}}\n" /* 44 */
+	                       "      - recommend: {remedy: [buy-disk, reboot]}\n"
+	                       "      - recommend: {remedy: \"!= frees\"}\n"
+	                       "      - as: ?f\n"
+	                       "        recommend: {remedy: {ne: buy-dsk, starts-with: nothing}}\n"
+	                       "    then:\n"
+	                       "      - recommend: {remedy: fre-spac, finding: ?n}\n" /* 50 */
+	                       "      - assert: {recommend: {remedy: \"wipe everything\"}}\n"
+	                       "      - modify: ?f\n"
+	                       "        set: {remedy: \"= 'computed'\", finding: buy-dsk}\n"
+	                       "patterns:\n"
+	                       "  - id: full\n"
+	                       "    regex: full\n"
+	                       "    asserts: {tried: {remedy: free_space}}\n"); /* 57 */
+	expect_msg(expect(&t, "duplicate-id", 20, 9),
+	           "remedy 'free-space' is already defined at t.yaml:7:9");
+	expect_msg(expect(&t, "missing-key", 24, 5), "a remedy needs a title");
+	expect_msg(expect(&t, "shape", 25, 12), "not an empty list");
+	expect_msg(expect(&t, "type", 26, 11), "cost is an integer from 1 (trivial) to 10");
+	expect_msg(expect(&t, "unknown-key", 27, 5),
+	           "expected one of: id, title, steps, cost, warning, source, doc");
+	expect_msg(expect(&t, "shape", 30, 16), "not a list");
+	expect_msg(expect(&t, "shape", 30, 21), "not empty text");
+	expect(&t, "type", 31, 11);
+	expect_with(&t, "missing-key", 32, 5, "a remedy needs an id");
+	expect_with(&t, "missing-key", 32, 5, "a remedy needs a cost");
+	expect_msg(expect(&t, "shape", 33, 12), "not a scalar");
+	expect(&t, "missing-key", 35, 5);
+	expect(&t, "shape", 36, 5);
+	expect(&t, "type", 37, 11);
+	const rec *r = expect(&t, "unknown-remedy", 39, 21);
+	expect_msg(r, "no remedy named 'by-disk'; did you mean 'buy-disk' (defined at "
+	              "t.yaml:16:9)?");
+	assert_int_equal(r->span, 7);
+	expect_msg(expect(&t, "unknown-remedy", 44, 31), "did you mean 'free-space'");
+	expect_msg(expect(&t, "unknown-remedy", 45, 40), "no remedy named 'reboot'");
+	expect_msg(expect(&t, "unknown-remedy", 46, 33), "'frees'");
+	expect_msg(expect(&t, "unknown-remedy", 48, 34), "did you mean 'buy-disk'");
+	r = expect(&t, "unknown-remedy", 50, 29);
+	expect_msg(r, "did you mean 'free-space'");
+	assert_string_equal(r->rule, "r");
+	r = expect(&t, "unknown-remedy", 51, 38);
+	expect_msg(r, "remedies are defined in the remedies: sections (one is at t.yaml:6:1)");
+	expect_msg(expect(&t, "unknown-remedy", 57, 31), "did you mean 'free-space'");
+	assert_int_equal(t.nd, 22);
+	lt_free(&t);
+
+	/* An empty remedies section still turns the check on. */
+	lt_init(&t);
+	load_with(&t, "remedies:\n"
+	              "rules:\n"
+	              "  - id: r\n"
+	              "    when: [{p: {}}]\n"
+	              "    then: [{recommend: {remedy: anything}}]\n"); /* 10 */
+	expect_msg(expect_only(&t, "unknown-remedy", 10, 33), "(one is at t.yaml:6:1)");
+	lt_free(&t);
+}
+
 /* --- Files, directories, includes ---------------------------------------------------------- */
 
 static char tmpdir[256];
@@ -1435,6 +1809,22 @@ static int make_tree(void **state)
 	put("kb/d/.hidden.yaml", "this: [is broken\n");
 	put("kb/d/notes.txt", "not yaml: [\n");
 	put("kb/bad.yaml", "include:\n  - nowhere.yaml\n  - [x]\n");
+	sub("kb/rem");
+	put("kb/rem/use.yaml", "templates:\n"
+	                       "  - id: t\n"
+	                       "rules:\n"
+	                       "  - id: r\n"
+	                       "    when: [{t: {}}]\n"
+	                       "    then: [{recommend: {remedy: fix-it}}]\n"
+	                       "patterns:\n"
+	                       "  - id: p\n"
+	                       "    regex: broken\n"
+	                       "    asserts: {recommend: {remedy: fix-it}}\n");
+	put("kb/rem/defs.yaml", "remedies:\n"
+	                        "  - id: fix-it\n"
+	                        "    title: Fix it\n"
+	                        "    steps: [Do it]\n"
+	                        "    cost: 1\n");
 	return 0;
 }
 
@@ -1443,8 +1833,8 @@ static int remove_tree(void **state)
 	(void)state;
 	const char *files[] = {"kb/main.yaml", "kb/lib/common.yaml", "kb/d/b.yml",
 	                       "kb/d/a.yaml",  "kb/d/.hidden.yaml",  "kb/d/notes.txt",
-	                       "kb/bad.yaml"};
-	const char *dirs[] = {"kb/d/sub.yaml", "kb/d", "kb/lib", "kb", ""};
+	                       "kb/bad.yaml",  "kb/rem/use.yaml",    "kb/rem/defs.yaml"};
+	const char *dirs[] = {"kb/d/sub.yaml", "kb/d", "kb/lib", "kb/rem", "kb", ""};
 	char path[512];
 	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
 		snprintf(path, sizeof path, "%s/%s", tmpdir, files[i]);
@@ -1509,6 +1899,37 @@ static void test_load_directory(void **state)
 	lt_free(&t);
 }
 
+/* A remedy defined in a file loaded after the one that names it is known there. */
+static void test_load_remedies_across_files(void **state)
+{
+	(void)state;
+	char use[512], defs[512];
+	snprintf(use, sizeof use, "%s/kb/rem/use.yaml", tmpdir);
+	snprintf(defs, sizeof defs, "%s/kb/rem/defs.yaml", tmpdir);
+	const char *paths[] = {use, defs};
+	lt t;
+	lt_init(&t);
+	load_paths(&t, paths, 2);
+	if (t.rc || t.nd) {
+		dump(&t);
+		fail();
+	}
+	assert_int_equal(t.prog.nremedies, 1);
+	assert_string_equal(t.prog.remedies[0].pos.file, defs);
+	assert_int_equal(t.prog.npatterns, 1);
+	assert_string_equal(t.prog.patterns[0].pos.file, use);
+	lt_free(&t);
+
+	/* Alone, use.yaml has no remedies section: nothing is checked. */
+	lt_init(&t);
+	load_paths(&t, paths, 1);
+	if (t.rc || t.nd) {
+		dump(&t);
+		fail();
+	}
+	lt_free(&t);
+}
+
 static void test_load_err_io(void **state)
 {
 	(void)state;
@@ -1560,6 +1981,18 @@ static void test_load_never_crashes(void **state)
 	        "!foo\n",
 	        "%YAML 1.1\n---\na: 1\n",
 	        "a: |\n  x\n  y\n",
+	        "patterns: x",
+	        "patterns: [x, [y], {id: [a]}, {}]",
+	        "patterns: [{id: p, regex: '(', asserts: {a: b}}]",
+	        "patterns: [{id: p, regex: '(?<a>x)', asserts: [{finding: {id: ?a, certainty: "
+	        "?a}}, {finding: [x]}, {[x]: y}, {? x : y}]}]",
+	        "patterns: [{id: p, regex: \"\\x00(\", flags: \"\\x00\", asserts: {}, examples: "
+	        "[[x]], near-misses: {a: b}}]",
+	        "patterns: [{id: p, regex: '(?<a>x)(?<b>y)(z)', asserts: {finding: {id: ?c}}}]",
+	        "remedies: [{id: r, steps: [[]], cost: [1], title: [t]}, {}, x]",
+	        "remedies: {a: b}",
+	        "remedies: [{id: r, title: t, steps: [s], cost: 1}]\n"
+	        "facts: [{recommend: {remedy: \"\\x00r\"}}]",
 	};
 	for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
 		lt t;
@@ -1625,8 +2058,13 @@ int main(void)
 	        cmocka_unit_test(test_load_vocab_actions),
 	        cmocka_unit_test(test_load_err_vocab),
 	        cmocka_unit_test(test_load_vocab_session),
+	        cmocka_unit_test(test_load_patterns),
+	        cmocka_unit_test(test_load_err_patterns),
+	        cmocka_unit_test(test_load_remedies),
+	        cmocka_unit_test(test_load_err_remedies),
 	        cmocka_unit_test(test_load_includes),
 	        cmocka_unit_test(test_load_directory),
+	        cmocka_unit_test(test_load_remedies_across_files),
 	        cmocka_unit_test(test_load_err_io),
 	        cmocka_unit_test(test_load_never_crashes),
 	        cmocka_unit_test(test_load_large),
