@@ -1,0 +1,98 @@
+/* match.h: many regexes over one text at once, for turning pasted messages and log files into
+ * facts. PCRE2 (through regex.h) decides every match and its captures; Vectorscan, when it pays,
+ * only narrows where PCRE2 has to look. The results never depend on whether it was used. */
+#ifndef FX_MATCH_H
+#define FX_MATCH_H
+
+#include <stddef.h>
+#include "buf.h"
+
+typedef struct fx_matcher fx_matcher;
+typedef struct fx_match_scratch fx_match_scratch;
+
+/* One regex of the set. The text is copied; it may hold NUL bytes. */
+typedef struct fx_match_pattern {
+	const char *regex;  /* len bytes */
+	size_t len;
+	unsigned flags;     /* FX_RE_CASELESS, _MULTILINE, _DOTALL, _EXTENDED of regex.h */
+} fx_match_pattern;
+
+/* When to build the Vectorscan prefilter. Building costs about 0.6 ms a pattern, once; it then
+ * saves PCRE2 from reading the parts of a text where a pattern cannot match. */
+typedef enum fx_match_prefilter {
+	FX_MATCH_PREFILTER_AUTO = 0, /* on the first scan that brings the bytes scanned by this
+	                              * matcher (all threads) to auto_bytes */
+	FX_MATCH_PREFILTER_ALWAYS,   /* at fx_match_new */
+	FX_MATCH_PREFILTER_NEVER     /* PCRE2 alone */
+} fx_match_prefilter;
+
+typedef struct fx_match_options {
+	fx_match_prefilter prefilter;
+	size_t auto_bytes;  /* FX_MATCH_PREFILTER_AUTO's threshold; 0 means FX_MATCH_AUTO_BYTES */
+} fx_match_options;
+
+/* The default threshold: below it one PCRE2 pass per pattern costs less than the build. */
+#define FX_MATCH_AUTO_BYTES ((size_t)1 << 20)
+
+/* Compiles n patterns (n may be 0; opts may be NULL for the defaults). On success *out owns
+ * the matcher and 0 is returned. When a regex does not compile, returns FX_EINVAL with PCRE2's
+ * message appended to err, the pattern's index in *bad_pattern and the byte offset in its regex
+ * in *bad_offset (err, bad_pattern and bad_offset may be NULL). FX_ENOMEM, or FX_EINVAL for
+ * NULL arguments or more than UINT32_MAX - 1 patterns. A Vectorscan failure is not an error:
+ * the patterns it cannot take are always run by PCRE2 alone. The matcher is immutable (its
+ * lazily built prefilter aside, which is thread-safe) and may be shared by threads. */
+int fx_match_new(fx_matcher **out, const fx_match_pattern *pats, size_t n,
+                 const fx_match_options *opts, fx_buf *err, size_t *bad_pattern,
+                 size_t *bad_offset);
+void fx_match_free(fx_matcher *m);
+
+size_t fx_match_count(const fx_matcher *m);
+/* Capture groups of a pattern, not counting the whole match; 0 for a bad index. */
+size_t fx_match_capture_count(const fx_matcher *m, size_t pattern);
+/* The name of group `group` (1 .. capture count) of a pattern, or NULL when unnamed or out of
+ * range. Owned by m. */
+const char *fx_match_capture_name(const fx_matcher *m, size_t pattern, size_t group);
+/* The number of the first group of that name, or FX_ENOTFOUND. */
+int fx_match_capture_index(const fx_matcher *m, size_t pattern, const char *name);
+
+/* Per-thread working memory for fx_match_scan (PCRE2 match data, Vectorscan scratch, candidate
+ * lists), reused from scan to scan. Belongs to one matcher and one thread at a time.
+ * 0, FX_ENOMEM or FX_EINVAL. */
+int fx_match_scratch_new(fx_match_scratch **out, const fx_matcher *m);
+void fx_match_scratch_free(fx_match_scratch *sc);
+
+/* A byte span of the text; both ends FX_MATCH_UNSET for a group that took no part. */
+typedef struct fx_match_span {
+	size_t start, end;
+} fx_match_span;
+#define FX_MATCH_UNSET ((size_t)-1)
+
+/* One match: spans[0] is the whole match, spans[g] capture group g, nspans = groups + 1. The
+ * spans are valid during the call only. Return 0 to go on; anything else stops the scan, and
+ * fx_match_scan returns it (use a negative value). */
+typedef int (*fx_match_fn)(void *ud, size_t pattern, const fx_match_span *spans, size_t nspans);
+/* A pattern hit a PCRE2 limit (code FX_ELIMIT) in a search that began at `offset`. Its search
+ * resumes at the next line; after 16 such hits in one text it gives up on that text. */
+typedef void (*fx_match_warn_fn)(void *ud, size_t pattern, size_t offset, int code);
+
+/* Reports every match of every pattern in text[0, len): a pattern's matches are PCRE2's
+ * successive non-overlapping ones (after an empty match the next may not be empty at the same
+ * offset), at most max_per_pattern of them (0: no limit); the whole is in order of start
+ * offset, and in pattern order between matches that start at the same offset. Text is bytes:
+ * any value, NULs included; no UTF mode. warn may be NULL. Returns 0, FX_ENOMEM, FX_EINVAL
+ * (sc of another matcher), or what fn returned to stop. Thread-safe for distinct scratches. */
+int fx_match_scan(const fx_matcher *m, fx_match_scratch *sc, const char *text, size_t len,
+                  size_t max_per_pattern, fx_match_fn fn, fx_match_warn_fn warn, void *ud);
+
+/* For tests and benchmarks: how the prefilter serves this matcher right now. */
+typedef struct fx_match_stats {
+	int built;              /* 1 once the Vectorscan database exists */
+	size_t prefiltered;     /* patterns in it; the others are always run by PCRE2 */
+	size_t line_local;      /* patterns whose matches never hold a newline */
+	size_t bounded;         /* prefiltered patterns whose match length is bounded */
+	size_t with_start;      /* prefiltered patterns for which Vectorscan gives match starts */
+	double build_seconds;   /* time the database took to build */
+} fx_match_stats;
+void fx_match_get_stats(const fx_matcher *m, fx_match_stats *st);
+
+#endif
