@@ -1,5 +1,6 @@
 /* kb.h: a loaded knowledge base: the arena that owns the checked program and the compiled
- * network, its atom table and regexes. Immutable once built; reference counted. */
+ * network, its atom table, regexes and the text matcher of its patterns. Immutable once built;
+ * reference counted. */
 #ifndef FX_KB_H
 #define FX_KB_H
 
@@ -17,6 +18,7 @@ struct fx_kb {
 	fx_vec regexes;            /* fx_regex*, freed with the kb */
 	fx_program prog;
 	fx_net net;
+	struct fx_matcher *matcher; /* prog.patterns' regexes, same order (match.h); NULL when none */
 };
 
 #endif

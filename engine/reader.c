@@ -269,7 +269,12 @@ void fx_reader_reset(fx_reader *r)
 
 int fx_reader_feed(fx_reader *r, const char *buf, size_t len, fx_case_fn fn, void *ud)
 {
-	if (!r || (!buf && len > 0) || r->finished || r->failed)
+	if (!r || (!buf && len > 0))
+		return FX_EINVAL;
+	/* fixit.h promises that a finished reader takes a new input: the public API has no reset. */
+	if (r->finished)
+		fx_reader_reset(r);
+	if (r->failed)
 		return FX_EINVAL;
 	if (len == 0)
 		return 0;

@@ -8,6 +8,7 @@
 
 #include "session.h"
 #include "expr.h"
+#include "text.h"
 
 /* --- pool ---------------------------------------------------------------------------------- */
 
@@ -302,6 +303,9 @@ static int retract_fact(fx_session *s, fx_fact *f, int keep_id)
 {
 	if (s->trace && !keep_id)
 		fx_session_emit(s, FX_EV_RETRACT, f, NULL);
+	/* text.c: a fact that leaves working memory loses its provenance */
+	if (s->text && !keep_id)
+		fx_text_forget(s, f->id);
 	wm_remove(s, f, keep_id);
 	int rc = fx_rete_retract(s, f);
 	fact_unref(s, f);
@@ -756,6 +760,7 @@ void fx_session_free(fx_session *s)
 	if (s->roots)
 		drop_all(s);
 	fx_rete_session_free(s);
+	fx_text_state_free(s->text); /* text.c: scratch and provenance */
 	fx_agenda_dispose(&s->agenda);
 	free(s->byid);
 	free(s->dups);
@@ -773,6 +778,7 @@ int fx_session_reset(fx_session *s)
 	if (!s)
 		return FX_EINVAL;
 	drop_all(s);
+	fx_text_clear(s); /* text.c: ids start again, so provenance must go */
 	s->next_id = 0;
 	s->firings = 0;
 	s->halted = 0;
@@ -797,6 +803,15 @@ void fx_session_set_output(fx_session *s, fx_output_fn fn, void *ud)
 		return;
 	s->output = fn;
 	s->output_ud = ud;
+}
+
+/* Used by text.c (fx_text_assert); kept here with the other callbacks. */
+void fx_session_set_warn(fx_session *s, fx_diag_fn fn, void *ud)
+{
+	if (!s)
+		return;
+	s->warn = fn;
+	s->warn_ud = ud;
 }
 
 void fx_session_set_strategy(fx_session *s, fx_strategy st)
@@ -887,6 +902,18 @@ int fx_session_assert(fx_session *s, const char *tmpl, const char *const *slots,
 	if (vals != stackv)
 		free(vals);
 	if (!rc && s->oom)
+		rc = FX_ENOMEM;
+	return rc;
+}
+
+/* For text.c: values are complete and typed, so only the assertion itself remains. */
+int fx_session_assert_vals(fx_session *s, uint32_t tmpl, const fx_val *v, uint64_t *id)
+{
+	fx_fact *f = NULL;
+	int rc = assert_values(s, tmpl, v, &f, 0, NULL);
+	if (rc >= 0 && id)
+		*id = f ? f->id : 0;
+	if (rc >= 0 && s->oom)
 		rc = FX_ENOMEM;
 	return rc;
 }

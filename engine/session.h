@@ -90,6 +90,9 @@ struct fx_session {
 	void *trace_ud;
 	fx_output_fn output;
 	void *output_ud;
+	fx_diag_fn warn;           /* non-fatal problems of fx_text_assert (fx_session_set_warn) */
+	void *warn_ud;
+	struct fx_text_state *text; /* text.c's state: match scratch, provenance; NULL until used */
 	/* errors and scratch */
 	fx_error err;
 	fx_buf msg;
@@ -143,6 +146,11 @@ void fx_agenda_dispose(fx_agenda *a);
 void fx_agenda_add(fx_session *s, fx_token *t);
 void fx_agenda_remove(fx_session *s, fx_token *t);
 fx_token *fx_agenda_pop(fx_session *s);
+
+/* Assert a fact from complete, already typed slot values (one per slot of tmpl), for text.c.
+ * Returns 0 and *id for a new fact, 1 and the id of the identical fact already present, or a
+ * negative code. */
+int fx_session_assert_vals(fx_session *s, uint32_t tmpl, const fx_val *v, uint64_t *id);
 
 /* Trace helpers (session.c) */
 void fx_session_emit(fx_session *s, fx_event ev, const fx_fact *f, const fx_token *t);

@@ -222,6 +222,119 @@ size_t fx_session_agenda_count(const fx_session *s);
 int fx_session_agenda_get(const fx_session *s, size_t i, long *rule, const uint64_t **facts,
                           size_t *nfacts);
 
+/* --- Remedies and patterns of a knowledge base ---------------------------------------------- */
+
+/* A remedy of the kb's `remedies:` section. Strings are borrowed from the kb. */
+typedef struct fx_remedy_info {
+	const char *id;
+	const char *title;
+	const char *const *steps;  /* nsteps strings, in order */
+	size_t nsteps;
+	int cost;                  /* effort 1 (trivial) .. 10 (disruptive) */
+	const char *warning;       /* or NULL */
+	const char *source;        /* or NULL */
+} fx_remedy_info;
+
+size_t fx_kb_remedy_count(const fx_kb *kb);
+/* Index of a remedy by id, or -1. */
+long fx_kb_remedy_find(const fx_kb *kb, const char *id);
+int fx_kb_remedy_get(const fx_kb *kb, size_t i, fx_remedy_info *out);
+
+size_t fx_kb_pattern_count(const fx_kb *kb);
+const char *fx_kb_pattern_name(const fx_kb *kb, size_t i);
+
+/* --- Reading text into cases ------------------------------------------------------------------
+ * A case is the unit of diagnosis. The reader splits any bytes (CRLF, NUL, invalid UTF-8, lines
+ * of any length, endless streams), fed in chunks of any size, into cases with bounded memory; a
+ * case larger than the cap is kept in part and flagged, never dropped.
+ *
+ * Lines: LF, CRLF and a lone CR each end a line; a last line without an end is still a line. A
+ * line is blank when it holds only spaces and tabs (or nothing). In every mode a case starts and
+ * ends with a non-blank line, and an input with no non-blank line gives no case. */
+
+typedef enum fx_read_mode {
+	FX_READ_BLOCKS, /* a case is a run of non-blank lines; blank lines separate cases */
+	FX_READ_LINES,  /* each non-blank line is a case */
+	FX_READ_WHOLE   /* the whole input is one case (blank lines inside it kept) */
+} fx_read_mode;
+
+/* One case, as handed to the callback. Every pointer in it is borrowed: valid only until the
+ * callback returns. When the case is longer than the cap, text keeps its first part (cut at a
+ * line end near the cap when there is one, never inside a UTF-8 sequence) and len + dropped is
+ * the full length. */
+typedef struct fx_case {
+	uint64_t index;     /* 1-based number of the case in this input */
+	uint64_t line;      /* line number (1-based) of its first line in the input */
+	uint64_t last_line; /* line number of its last non-blank line, dropped part included */
+	uint64_t offset;    /* byte offset (0-based) of its first byte in the input */
+	const char *text;   /* its bytes, line ends normalised to \n, no final newline, text[len]
+	                       is a NUL; may hold NUL and invalid UTF-8 of its own: use len */
+	size_t len;         /* at least 1 */
+	uint64_t dropped;   /* bytes not kept because of the cap (0 normally) */
+	int truncated;      /* 1 when dropped > 0 */
+} fx_case;
+
+/* Receives each case in input order; a non-zero return stops the feeding and is passed on. */
+typedef int (*fx_case_fn)(void *ud, const fx_case *c);
+typedef struct fx_reader fx_reader;
+
+/* A reader for one input at a time. case_cap: bytes kept of one case, 0 meaning 1 MiB; memory
+ * stays within about twice the cap whatever the input. Returns 0, FX_EINVAL (out NULL, unknown
+ * mode, cap above SIZE_MAX / 4) or FX_ENOMEM; *out is NULL on failure. */
+int fx_reader_new(fx_reader **out, fx_read_mode mode, size_t case_cap);
+void fx_reader_free(fx_reader *r); /* NULL is a no-op; a case being built is discarded */
+/* Feed len bytes (buf may be NULL when len is 0); fn (may be NULL: cases are then discarded)
+ * is called for each case these bytes complete: a block at the end of the blank line after
+ * it, a line at its end, a whole input only at fx_reader_finish. Chunk boundaries make no
+ * difference. Returns 0, fn's non-zero value (the reader stays usable, positioned just after
+ * the line end that completed the case), FX_EINVAL (r NULL, buf NULL with len > 0, or after
+ * FX_ENOMEM until the input is finished) or FX_ENOMEM. */
+int fx_reader_feed(fx_reader *r, const char *buf, size_t len, fx_case_fn fn, void *ud);
+/* End of input: delivers the case still open, if any (a second call does nothing). The reader
+ * can then take a new input: the next fx_reader_feed starts numbering cases, lines and offsets
+ * again from the beginning. Returns 0, fn's non-zero value, FX_EINVAL (r NULL) or FX_ENOMEM
+ * (an earlier feed ran out of memory: the open case is lost). */
+int fx_reader_finish(fx_reader *r, fx_case_fn fn, void *ud);
+
+/* --- From text to facts -------------------------------------------------------------------------- */
+
+/* Where a text came from; strings are copied. */
+typedef struct fx_origin {
+	const char *input;   /* file name, "<stdin>", or any label; NULL for none */
+	uint64_t case_index; /* 1-based case number within the input, 0 if none */
+	uint64_t line;       /* line of the text's first byte in the input (1-based), 0 if unknown */
+	uint64_t offset;     /* byte offset of the text's first byte in the input */
+} fx_origin;
+
+/* Match every pattern of the kb against text (one case: arbitrary bytes) and assert the facts
+ * their matches produce, each carrying its provenance. Does not run the rules. *nfacts (may be
+ * NULL) receives the number of new facts; a fact already present is not new and keeps its
+ * provenance. Problems that do not stop the matching (a regex stopped by its match limit, a
+ * capture that does not convert to its slot's type, which skips that fact, more than 1000
+ * matches of one pattern in the text, the rest being ignored) are passed to the session's
+ * warning callback. Returns 0, FX_EINVAL (s NULL, text NULL with len > 0) or FX_ENOMEM (the
+ * facts asserted before it stay). A kb without patterns asserts nothing. */
+int fx_text_assert(fx_session *s, const char *text, size_t len, const fx_origin *origin,
+                   size_t *nfacts);
+
+/* Provenance of a fact asserted from text. */
+typedef struct fx_text_origin {
+	const char *pattern;       /* the pattern's id */
+	const char *input;         /* as given in fx_origin, or NULL */
+	uint64_t case_index, line; /* as given in fx_origin */
+	size_t start, end;         /* byte span of the match within the text given */
+} fx_text_origin;
+
+/* 1 and *out filled when the fact came from text, 0 when not (or no such fact). Strings are
+ * borrowed until the session is reset or freed. */
+int fx_text_origin_get(const fx_session *s, uint64_t id, fx_text_origin *out);
+
+/* Warnings that do not stop a call (regex limits, conversions), as diagnostics with code
+ * ("regex-limit", "capture-type", "too-many-matches") and message; file/line refer to the
+ * input (origin) when known, col to the byte in that line (counting from the text's first byte
+ * on its first line), source_line quotes the line. fn NULL turns warnings off. */
+void fx_session_set_warn(fx_session *s, fx_diag_fn fn, void *ud);
+
 #ifdef __cplusplus
 }
 #endif

@@ -655,7 +655,15 @@ static void test_api(void **state)
 	fx_reader_stats(r, &st);
 	assert_int_equal(st.cases, 3);
 	assert_int_equal(st.lines, 4);
-	assert_int_equal(fx_reader_feed(r, S("d\n"), NULL, NULL), FX_EINVAL);
+	assert_int_equal(fx_reader_finish(r, NULL, NULL), 0); /* a second finish does nothing */
+	fx_reader_stats(r, &st);
+	assert_int_equal(st.cases, 3);
+	/* A feed after finish starts a new input: numbering starts again. */
+	assert_int_equal(fx_reader_feed(r, S("d\ne\n"), NULL, NULL), 0);
+	fx_reader_stats(r, &st);
+	assert_int_equal(st.cases, 2);
+	assert_int_equal(st.lines, 2);
+	assert_int_equal(st.bytes, 4);
 	assert_int_equal(fx_reader_finish(r, NULL, NULL), 0);
 
 	/* After a reset, numbering starts again, even mid-case and mid-CRLF. */
