@@ -12,6 +12,7 @@
 /* Exit statuses. 1 is kept for "ran fine, but the answer is no" (later: failing tests). */
 enum {
 	CLI_EXIT_OK = 0,
+	CLI_EXIT_NO = 1,     /* diagnose: no case was diagnosed (as grep finding nothing) */
 	CLI_EXIT_ERROR = 2,  /* bad rules, bad facts, run-time error, I/O error */
 	CLI_EXIT_LIMIT = 3,  /* the firing limit stopped the run */
 	CLI_EXIT_USAGE = 64  /* bad command line (as EX_USAGE in sysexits.h) */
@@ -93,6 +94,7 @@ struct cli_command {
 void cli_command_help(FILE *out, const cli_command *cmd);
 
 int cli_run_main(const cli_command *cmd, int argc, char **argv);
+int cli_diagnose_main(const cli_command *cmd, int argc, char **argv);
 
 /* --- Messages -------------------------------------------------------------------------------- */
 

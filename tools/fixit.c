@@ -22,6 +22,18 @@ static const cli_opt run_opts[] = {
 	CLI_OPT_END
 };
 
+static const cli_opt diagnose_opts[] = {
+	{'r', 'r', "rules", CLI_ARG_REQUIRED, "PATH",
+	 "load the knowledge base from PATH (file or directory); repeatable"},
+	{'l', 0, "lines", CLI_ARG_NONE, NULL, "each line is a case"},
+	{'w', 0, "whole", CLI_ARG_NONE, NULL, "each input is one case"},
+	{'j', 0, "json", CLI_ARG_NONE, NULL, "one JSON object a case (JSON Lines, fixit-diagnose/1)"},
+	{'n', 'n', "limit", CLI_ARG_REQUIRED, "N",
+	 "stop a case's run after N firings (0: the default, 10000000)"},
+	CLI_OPT_HELP,
+	CLI_OPT_END
+};
+
 static const cli_opt plain_opts[] = {CLI_OPT_HELP, CLI_OPT_END};
 
 /* To add a command: write its main function in a cli_*.c file, declare it in cli.h, and add a
@@ -41,6 +53,21 @@ static const cli_command commands[] = {
 	 "Exit status: 0 when the run ended (empty agenda or halt), 2 on an error, 3 when\n"
 	 "the firing limit stopped it, 64 on a bad command line.\n",
 	 run_opts, cli_run_main},
+	{"diagnose", "[FILE...]", "diagnose error messages or log files: findings and remedies",
+	 "Read pasted error messages or log files (FILE, '-' or none: standard input),\n"
+	 "cut them into cases (by default blocks of lines separated by blank lines), turn\n"
+	 "each case into facts with the knowledge base's text patterns, run the rules, and\n"
+	 "show per case the findings with their certainty, the remedies best first\n"
+	 "(certainty / cost) with their steps, and the text that matched, or 'no\n"
+	 "diagnosis'. --json prints one JSON object a case instead.\n"
+	 "\n"
+	 "The knowledge base comes from --rules, else from FIXIT_RULES (paths separated\n"
+	 "by ':'), else the built-in one.\n"
+	 "\n"
+	 "Exit status: 0 when some case was diagnosed, 1 when none was, 2 on an error (bad\n"
+	 "knowledge base, unreadable input, a rule failing on a case), 64 on a bad command\n"
+	 "line.\n",
+	 diagnose_opts, cli_diagnose_main},
 	{"version", "", "print the version and exit", "Print the version of fixit.\n", plain_opts,
 	 version_main},
 	{"help", "[COMMAND]", "show the help of fixit or of one command",

@@ -1,0 +1,1 @@
+fixit diagnose -r tests/golden/data/run-bad.yaml tests/golden/data/diagnose-messages.txt

@@ -1,0 +1,1 @@
+FIXIT_RULES="::tests/golden/data/diagnose-kb.yaml:" fixit diagnose < tests/golden/data/diagnose-messages.txt > /dev/null; echo "exit $?"; printf 'error 4014\n' | FIXIT_RULES=tests/golden/data/no-such-dir fixit diagnose -r tests/golden/data/diagnose-kb.yaml

@@ -1,0 +1,1 @@
+fixit diagnose --lines --whole -r tests/golden/data/diagnose-kb.yaml

@@ -1,0 +1,1257 @@
+/* cli_diagnose.c: `fixit diagnose`: reads pasted error messages or log files, cuts them into
+ * cases with the library's reader, turns each case into facts with the knowledge base's text
+ * patterns, runs the rules, and reports per case the findings, the remedies best first and the
+ * text that matched, for a human or as JSON Lines (docs/diagnose-json.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+/* The cost of a remedy the knowledge base does not describe: the middle of the 1..10 scale. */
+#define DEFAULT_COST 5
+#define READ_CHUNK ((size_t)1 << 16)
+/* A quoted match shows this many bytes of its line on either side, and a longer match only its
+ * first and last MATCH_SHOWN / 2 bytes: a case may be one 1 MiB line. */
+#define CONTEXT_BYTES 40
+#define MATCH_SHOWN 160
+/* A case's errors are few: the text, the run; anything more is dropped. */
+#define MAX_CASE_ERRORS 4
+
+#define SCHEMA "fixit-diagnose/1"
+
+/* Bytes borrowed from the session or the case, not NUL-terminated. */
+typedef struct text {
+	const char *p;
+	size_t len;
+} text;
+
+/* One `finding` fact. */
+typedef struct finding_fact {
+	text id, rule;
+	double cf; /* its certainty, clamped to 0..1 */
+} finding_fact;
+
+/* One cause: the finding facts of one id, combined. */
+typedef struct finding {
+	text id;
+	double cf;          /* MYCIN's combination of the facts' certainties */
+	size_t first, n;    /* its facts: ff[first .. first + n), sorted by rule */
+} finding;
+
+/* One `recommend` fact. */
+typedef struct recommend_fact {
+	text remedy, finding; /* finding.len == 0 when the fact names none (nil) */
+	double cf;            /* certainty of the finding it names (1 for none) */
+} recommend_fact;
+
+/* One remedy to show: the recommend facts of one remedy id. */
+typedef struct remedy {
+	text id;
+	long index;           /* in the knowledge base, or -1 when it does not describe it */
+	fx_remedy_info info;  /* valid when index >= 0 */
+	int cost;
+	double cf, score;     /* best certainty of the findings recommending it; cf / cost */
+	size_t first, n;      /* its facts: rf[first .. first + n), sorted by finding */
+} remedy;
+
+/* A fact the text asserted, reduced to what matched where. */
+typedef struct match {
+	const char *pattern;  /* borrowed from the session until its next reset */
+	size_t start, end;    /* byte span in the case's text */
+} match;
+
+typedef struct case_error {
+	const char *code;     /* static */
+	char *message;        /* malloc'd */
+	char *rule;           /* malloc'd, or NULL */
+} case_error;
+
+/* A growing byte string. */
+typedef struct sbuf {
+	char *p;
+	size_t len, cap;
+	int oom;
+} sbuf;
+
+typedef struct diag_ctx {
+	fx_kb *kb;
+	fx_session *s;
+	int json;
+	int color;               /* bold and colour on stdout */
+	uint64_t limit;          /* firing limit per case (0: the session's default) */
+	long t_finding, t_recommend;
+	size_t f_id, f_cf, f_rule, r_remedy, r_finding; /* slot indexes in those templates */
+	const char *input;       /* name of the input being read: a path or "<stdin>" */
+	const fx_case *cur;      /* the case being diagnosed, for warnings */
+	uint64_t ncases;         /* cases reported so far, all inputs */
+	uint64_t diagnosed;      /* of which diagnosed */
+	int error;               /* something went wrong: the exit status is 2 */
+	int json_oom;            /* building the current case's object ran out of memory */
+
+	/* Per-case lists, emptied for each case; their memory is kept for the next. */
+	finding_fact *ff;
+	size_t nff, cff;
+	finding *fi;
+	size_t nfi, cfi;
+	recommend_fact *rf;
+	size_t nrf, crf;
+	remedy *re;
+	size_t nre, cre;
+	match *ma;
+	size_t nma, cma;
+	case_error errs[MAX_CASE_ERRORS];
+	size_t nerrs;
+	sbuf tmp;                /* scratch: escaped texts, NUL-terminated copies */
+	sbuf line, marks;        /* a quoted match and the caret line under it */
+} diag_ctx;
+
+/* --- Small tools ----------------------------------------------------------------------------- */
+
+static void sb_add(sbuf *b, const char *p, size_t n)
+{
+	if (b->oom)
+		return;
+	if (n + 1 > b->cap - b->len || !b->p) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *q;
+		while (cap - b->len < n + 1) {
+			if (cap > SIZE_MAX / 2) {
+				b->oom = 1;
+				return;
+			}
+			cap *= 2;
+		}
+		q = realloc(b->p, cap);
+		if (!q) {
+			b->oom = 1;
+			return;
+		}
+		b->p = q;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_addc(sbuf *b, char ch)
+{
+	sb_add(b, &ch, 1);
+}
+
+static void sb_clear(sbuf *b)
+{
+	b->len = 0;
+	b->oom = 0;
+	if (b->p)
+		b->p[0] = '\0';
+}
+
+/* Room for n + 1 items of size `size` in *items (capacity *cap). 0 or -1. */
+static int grow(void *items, size_t *cap, size_t n, size_t size)
+{
+	void **p = items;
+	size_t want = *cap ? *cap : 16;
+	void *q;
+
+	if (n < *cap)
+		return 0;
+	while (want <= n) {
+		if (want > SIZE_MAX / 2 / size)
+			return -1;
+		want *= 2;
+	}
+	q = realloc(*p, want * size);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = want;
+	return 0;
+}
+
+static int text_cmp(text a, text b)
+{
+	size_t n = a.len < b.len ? a.len : b.len;
+	int r = n ? memcmp(a.p, b.p, n) : 0;
+
+	if (r)
+		return r;
+	return a.len < b.len ? -1 : a.len > b.len;
+}
+
+static int text_eq(text a, text b)
+{
+	return text_cmp(a, b) == 0;
+}
+
+static text cstr(const char *s)
+{
+	text t = {s ? s : "", s ? strlen(s) : 0};
+	return t;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (n bytes available), or 0 when the bytes there
+ * are not one. Overlong forms, surrogates and code points past U+10FFFF are not well formed.
+ * *cp receives the code point. */
+static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	uint32_t c;
+	size_t len, i;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		c = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		c = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		c = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+/* Appends p[0, n) to b as text fit for a terminal or a text file: printable UTF-8 as it is, a
+ * newline as the two characters \n, a tab as spaces to the next multiple of 8 columns, every
+ * other byte (controls, C1 controls, bytes of no well-formed sequence) as \xNN. *col counts
+ * the columns written (a character is taken as one column wide). */
+static void esc_append(sbuf *b, const char *p, size_t n, size_t *col)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t i = 0, k;
+	uint32_t cp;
+	char hex[8];
+
+	while (i < n) {
+		k = utf8_seq(u + i, n - i, &cp);
+		if (k && cp == '\t') {
+			do
+				sb_addc(b, ' ');
+			while (++*col % 8);
+		} else if (k && cp == '\n') {
+			sb_add(b, "\\n", 2);
+			*col += 2;
+		} else if (k && cp >= 0x20 && cp != 0x7f && !(cp >= 0x80 && cp < 0xa0)) {
+			sb_add(b, p + i, k);
+			*col += 1;
+		} else {
+			if (!k)
+				k = 1;
+			for (; k > 0; k--, i++) {
+				snprintf(hex, sizeof hex, "\\x%02X", u[i]);
+				sb_add(b, hex, 4);
+				*col += 4;
+			}
+			continue;
+		}
+		i += k;
+	}
+}
+
+/* Prints bytes escaped as esc_append does. */
+static void put_text_to(diag_ctx *c, FILE *f, text t)
+{
+	size_t col = 0;
+
+	sb_clear(&c->tmp);
+	esc_append(&c->tmp, t.p, t.len, &col);
+	if (c->tmp.oom)
+		fputs("(out of memory)", f);
+	else if (c->tmp.len)
+		fwrite(c->tmp.p, 1, c->tmp.len, f);
+}
+
+static void put_text(diag_ctx *c, text t)
+{
+	put_text_to(c, stdout, t);
+}
+
+/* A NUL-terminated copy of t in c->tmp, or NULL when t holds a NUL (no id can) or on OOM. */
+static const char *zcopy(diag_ctx *c, text t)
+{
+	if (memchr(t.p, '\0', t.len))
+		return NULL;
+	sb_clear(&c->tmp);
+	sb_add(&c->tmp, t.p, t.len);
+	return c->tmp.oom ? NULL : c->tmp.p ? c->tmp.p : "";
+}
+
+static const char *sgr(const diag_ctx *c, const char *seq)
+{
+	return c->color ? seq : "";
+}
+
+#define BOLD "\033[1m"
+#define GREEN "\033[1;32m"
+#define RED "\033[1;31m"
+#define RESET "\033[0m"
+
+/* --- Per-case errors -------------------------------------------------------------------------- */
+
+static char *dup_text(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = malloc(n);
+
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
+static void add_error(diag_ctx *c, const char *code, const char *message, const char *rule)
+{
+	case_error *e;
+
+	c->error = 1;
+	if (c->nerrs >= MAX_CASE_ERRORS)
+		return;
+	e = &c->errs[c->nerrs++];
+	e->code = code;
+	e->message = dup_text(message);
+	e->rule = rule && *rule ? dup_text(rule) : NULL;
+}
+
+/* The session's last error as one line: "FILE:LINE:COL: in rule 'R': MESSAGE". The firing
+ * limit's message names the rules that cycled; the rule and place where it happened to stop
+ * would mislead, so they are left out. */
+static void add_session_error(diag_ctx *c, const char *code, int rc)
+{
+	const fx_diag *e = fx_session_last_error(c->s);
+	const char *msg = e && e->message && *e->message ? e->message : fx_strerror(rc);
+	const char *rule = e && e->rule && *e->rule && rc != FX_ELIMIT ? e->rule : NULL;
+	sbuf b = {0};
+	char pos[64];
+
+	if (e && e->file && *e->file && rc != FX_ELIMIT) {
+		sb_add(&b, e->file, strlen(e->file));
+		if (e->line) {
+			snprintf(pos, sizeof pos, e->col ? ":%u:%u" : ":%u", e->line, e->col);
+			sb_add(&b, pos, strlen(pos));
+		}
+		sb_add(&b, ": ", 2);
+	}
+	if (rule) {
+		sb_add(&b, "in rule '", 9);
+		sb_add(&b, rule, strlen(rule));
+		sb_add(&b, "': ", 3);
+	}
+	sb_add(&b, msg, strlen(msg));
+	add_error(c, code, b.oom ? fx_strerror(FX_ENOMEM) : b.p, rule);
+	free(b.p);
+}
+
+static void clear_errors(diag_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nerrs; i++) {
+		free(c->errs[i].message);
+		free(c->errs[i].rule);
+	}
+	c->nerrs = 0;
+}
+
+/* --- Collecting the results of a case ------------------------------------------------------------- */
+
+static int match_cmp(const void *a, const void *b)
+{
+	const match *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->end != y->end)
+		return x->end < y->end ? -1 : 1;
+	return strcmp(x->pattern, y->pattern);
+}
+
+/* Every fact the text asserted, before the rules can retract any: one entry per pattern and
+ * span (a pattern asserting several facts matched once). */
+static int collect_matches(diag_ctx *c)
+{
+	uint64_t id = 0;
+	size_t i, n = 0;
+
+	c->nma = 0;
+	while (fx_session_fact_next(c->s, id, &id)) {
+		fx_text_origin o;
+		if (fx_text_origin_get(c->s, id, &o) != 1 || !o.pattern)
+			continue;
+		if (grow(&c->ma, &c->cma, c->nma, sizeof *c->ma) < 0)
+			return FX_ENOMEM;
+		c->ma[c->nma].pattern = o.pattern;
+		c->ma[c->nma].start = o.start;
+		c->ma[c->nma].end = o.end < o.start ? o.start : o.end;
+		c->nma++;
+	}
+	if (c->nma == 0)
+		return 0;
+	qsort(c->ma, c->nma, sizeof *c->ma, match_cmp);
+	for (i = 0; i < c->nma; i++)
+		if (n == 0 || match_cmp(&c->ma[n - 1], &c->ma[i]) != 0)
+			c->ma[n++] = c->ma[i];
+	c->nma = n;
+	return 0;
+}
+
+static text slot_text(const fx_session *s, uint64_t id, size_t slot)
+{
+	fx_value v;
+	text t = {"", 0};
+
+	if (fx_session_fact_slot(s, id, slot, &v) == 0 &&
+	    (v.type == FX_SYMBOL || v.type == FX_STRING) && v.u.text) {
+		t.p = v.u.text;
+		t.len = v.len;
+	}
+	return t;
+}
+
+static double slot_certainty(const fx_session *s, uint64_t id, size_t slot)
+{
+	fx_value v;
+	double d = 0;
+
+	if (fx_session_fact_slot(s, id, slot, &v) == 0) {
+		if (v.type == FX_FLOAT)
+			d = v.u.f;
+		else if (v.type == FX_INTEGER)
+			d = (double)v.u.i;
+	}
+	/* MYCIN's rule below is for certainties in 0..1; a computed one may stray (or be NaN). */
+	if (!(d > 0))
+		return 0;
+	return d > 1 ? 1 : d;
+}
+
+static int ff_cmp(const void *a, const void *b)
+{
+	const finding_fact *x = a, *y = b;
+	int r = text_cmp(x->id, y->id);
+
+	return r ? r : text_cmp(x->rule, y->rule);
+}
+
+static int rf_cmp(const void *a, const void *b)
+{
+	const recommend_fact *x = a, *y = b;
+	int r = text_cmp(x->remedy, y->remedy);
+
+	return r ? r : text_cmp(x->finding, y->finding);
+}
+
+/* Findings best first: higher certainty, then id. */
+static int finding_rank(const void *a, const void *b)
+{
+	const finding *x = a, *y = b;
+
+	if (x->cf != y->cf)
+		return x->cf > y->cf ? -1 : 1;
+	return text_cmp(x->id, y->id);
+}
+
+static int remedy_rank(const void *a, const void *b)
+{
+	const remedy *x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return text_cmp(x->id, y->id);
+}
+
+/* Certainty of the finding named t, from the findings still sorted by id. */
+static double finding_cf(const diag_ctx *c, text t)
+{
+	size_t lo = 0, hi = c->nfi;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = text_cmp(c->fi[mid].id, t);
+		if (r == 0)
+			return c->fi[mid].cf;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* The findings (combined per id) and the remedies (ranked) left in working memory. */
+static int collect_results(diag_ctx *c)
+{
+	uint64_t id = 0;
+	size_t i, j;
+
+	c->nff = c->nfi = c->nrf = c->nre = 0;
+	while (fx_session_fact_next(c->s, id, &id)) {
+		long t = fx_session_fact_template(c->s, id);
+		if (t >= 0 && t == c->t_finding) {
+			if (grow(&c->ff, &c->cff, c->nff, sizeof *c->ff) < 0)
+				return FX_ENOMEM;
+			c->ff[c->nff].id = slot_text(c->s, id, c->f_id);
+			c->ff[c->nff].rule = slot_text(c->s, id, c->f_rule);
+			c->ff[c->nff].cf = slot_certainty(c->s, id, c->f_cf);
+			c->nff++;
+		} else if (t >= 0 && t == c->t_recommend) {
+			recommend_fact *r;
+			if (grow(&c->rf, &c->crf, c->nrf, sizeof *c->rf) < 0)
+				return FX_ENOMEM;
+			r = &c->rf[c->nrf++];
+			r->remedy = slot_text(c->s, id, c->r_remedy);
+			r->finding = slot_text(c->s, id, c->r_finding);
+			if (text_eq(r->finding, cstr("nil")))
+				r->finding.len = 0;
+		}
+	}
+
+	/* Findings: equal ids are independent evidence, combined as MYCIN does for positive
+	 * certainties, a + b - ab, which does not depend on the order. */
+	if (c->nff)
+		qsort(c->ff, c->nff, sizeof *c->ff, ff_cmp);
+	for (i = 0; i < c->nff; i = j) {
+		finding *f;
+		double cf = 0;
+		for (j = i; j < c->nff && text_eq(c->ff[j].id, c->ff[i].id); j++)
+			cf = cf + c->ff[j].cf - cf * c->ff[j].cf;
+		if (grow(&c->fi, &c->cfi, c->nfi, sizeof *c->fi) < 0)
+			return FX_ENOMEM;
+		f = &c->fi[c->nfi++];
+		f->id = c->ff[i].id;
+		f->cf = cf;
+		f->first = i;
+		f->n = j - i;
+	}
+
+	/* Remedies: a recommendation is as sure as the finding it names (1 when it names none,
+	 * 0 when that finding was not concluded); a remedy takes its best recommendation. */
+	for (i = 0; i < c->nrf; i++)
+		c->rf[i].cf = c->rf[i].finding.len ? finding_cf(c, c->rf[i].finding) : 1.0;
+	if (c->nrf)
+		qsort(c->rf, c->nrf, sizeof *c->rf, rf_cmp);
+	for (i = 0; i < c->nrf; i = j) {
+		remedy *r;
+		const char *z;
+		if (grow(&c->re, &c->cre, c->nre, sizeof *c->re) < 0)
+			return FX_ENOMEM;
+		r = &c->re[c->nre++];
+		memset(r, 0, sizeof *r);
+		r->id = c->rf[i].remedy;
+		r->cf = 0;
+		for (j = i; j < c->nrf && text_eq(c->rf[j].remedy, r->id); j++)
+			if (c->rf[j].cf > r->cf)
+				r->cf = c->rf[j].cf;
+		r->first = i;
+		r->n = j - i;
+		z = zcopy(c, r->id);
+		r->index = z ? fx_kb_remedy_find(c->kb, z) : -1;
+		if (r->index >= 0 && fx_kb_remedy_get(c->kb, (size_t)r->index, &r->info) != 0)
+			r->index = -1;
+		r->cost = r->index >= 0 && r->info.cost > 0 ? r->info.cost : DEFAULT_COST;
+		r->score = r->cf / r->cost;
+	}
+
+	if (c->nfi)
+		qsort(c->fi, c->nfi, sizeof *c->fi, finding_rank);
+	if (c->nre)
+		qsort(c->re, c->nre, sizeof *c->re, remedy_rank);
+	return 0;
+}
+
+/* --- Human output ------------------------------------------------------------------------------- */
+
+/* Start of the UTF-8 character holding byte i (so a cut never splits one). */
+static size_t char_start(const char *t, size_t len, size_t i)
+{
+	size_t k = 0;
+
+	while (i > 0 && i < len && k < 3 && ((unsigned char)t[i] & 0xc0) == 0x80) {
+		i--;
+		k++;
+	}
+	return i;
+}
+
+/* The line of the case holding the match, the match in bold (on a terminal) and carets under
+ * it; long lines and long matches are cut, with "..." where bytes are left out. */
+static void quote_match(diag_ctx *c, const char *t, size_t len, const match *m)
+{
+	size_t ls, le, col = 0, span0, span1, i;
+	sbuf *l = &c->line, *k = &c->marks;
+
+	sb_clear(l);
+	sb_clear(k);
+	ls = m->start;
+	while (ls > 0 && t[ls - 1] != '\n' && m->start - ls < CONTEXT_BYTES)
+		ls--;
+	if (ls > 0 && t[ls - 1] != '\n') {
+		ls = char_start(t, len, ls);
+		sb_add(l, "...", 3);
+		col = 3;
+	}
+	/* A match that ends with a line end shows nothing of the next line. */
+	le = m->end;
+	if (!(m->end > m->start && t[m->end - 1] == '\n'))
+		while (le < len && t[le] != '\n' && le - m->end < CONTEXT_BYTES)
+			le++;
+	if (le < len && t[le] != '\n' && le > m->end)
+		le = char_start(t, len, le);
+	esc_append(l, t + ls, m->start - ls, &col);
+	span0 = col;
+	sb_add(l, sgr(c, BOLD), strlen(sgr(c, BOLD)));
+	if (m->end - m->start <= MATCH_SHOWN) {
+		esc_append(l, t + m->start, m->end - m->start, &col);
+	} else {
+		size_t a = char_start(t, len, m->start + MATCH_SHOWN / 2);
+		size_t b = char_start(t, len, m->end - MATCH_SHOWN / 2);
+		esc_append(l, t + m->start, a - m->start, &col);
+		sb_add(l, "...", 3);
+		col += 3;
+		esc_append(l, t + b, m->end - b, &col);
+	}
+	span1 = col;
+	sb_add(l, sgr(c, RESET), strlen(sgr(c, RESET)));
+	esc_append(l, t + m->end, le - m->end, &col);
+	if (le < len && t[le] != '\n')
+		sb_add(l, "...", 3);
+
+	/* An empty match still gets its caret, at the place it matched. */
+	for (i = 0; i < span0; i++)
+		sb_addc(k, ' ');
+	sb_add(k, sgr(c, GREEN), strlen(sgr(c, GREEN)));
+	sb_addc(k, '^');
+	for (i = span0 + 1; i < span1; i++)
+		sb_addc(k, '~');
+	sb_add(k, sgr(c, RESET), strlen(sgr(c, RESET)));
+}
+
+static void print_case_human(diag_ctx *c, const fx_case *cs)
+{
+	size_t i, j;
+
+	if (c->ncases > 1)
+		putchar('\n');
+	printf("%scase %" PRIu64 " (", sgr(c, BOLD), cs->index);
+	put_text(c, cstr(c->input));
+	printf(":%" PRIu64 ")%s\n", cs->line, sgr(c, RESET));
+	if (cs->truncated)
+		printf("  note: the case is truncated: %" PRIu64 " bytes after the first %zu were left "
+		       "out\n",
+		       cs->dropped, cs->len);
+	for (i = 0; i < c->nerrs; i++) {
+		printf("  %serror:%s ", sgr(c, RED), sgr(c, RESET));
+		put_text(c, cstr(c->errs[i].message ? c->errs[i].message : "out of memory"));
+		putchar('\n');
+	}
+	for (i = 0; i < c->nfi; i++) {
+		const finding *f = &c->fi[i];
+		size_t nrules = 0;
+		fputs("  finding ", stdout);
+		fputs(sgr(c, BOLD), stdout);
+		put_text(c, f->id);
+		fputs(sgr(c, RESET), stdout);
+		for (j = 0; j < f->n; j++)
+			if (j == 0 || !text_eq(c->ff[f->first + j].rule, c->ff[f->first + j - 1].rule))
+				nrules++;
+		printf(", certainty %.2f (rule%s ", f->cf, nrules == 1 ? "" : "s");
+		for (j = 0; j < f->n; j++) {
+			const finding_fact *x = &c->ff[f->first + j];
+			if (j > 0 && text_eq(x->rule, c->ff[f->first + j - 1].rule))
+				continue;
+			if (j > 0)
+				fputs(", ", stdout);
+			put_text(c, x->rule);
+		}
+		fputs(")\n", stdout);
+	}
+	for (i = 0; i < c->nre; i++) {
+		const remedy *r = &c->re[i];
+		printf("  remedy %zu: %s", i + 1, sgr(c, BOLD));
+		put_text(c, r->index >= 0 ? cstr(r->info.title) : r->id);
+		printf("%s (", sgr(c, RESET));
+		if (r->index >= 0) {
+			put_text(c, r->id);
+			fputs(", ", stdout);
+		} else {
+			fputs("not described in the knowledge base; ", stdout);
+		}
+		printf("cost %d, score %.3f)\n", r->cost, r->score);
+		if (r->index < 0)
+			continue;
+		for (j = 0; j < r->info.nsteps; j++) {
+			printf("    %zu. ", j + 1);
+			put_text(c, cstr(r->info.steps[j]));
+			putchar('\n');
+		}
+		if (r->info.warning) {
+			fputs("    warning: ", stdout);
+			put_text(c, cstr(r->info.warning));
+			putchar('\n');
+		}
+	}
+	if (c->nfi == 0 && c->nre == 0)
+		puts("  no diagnosis");
+	{
+		uint64_t line = cs->line;
+		size_t pos = 0;
+		for (i = 0; i < c->nma; i++) {
+			const match *m = &c->ma[i];
+			size_t start = m->start <= cs->len ? m->start : cs->len;
+			match mm = *m;
+			for (; pos < start; pos++)
+				line += cs->text[pos] == '\n';
+			mm.start = start;
+			mm.end = m->end <= cs->len ? m->end : cs->len;
+			fputs("  matched ", stdout);
+			put_text(c, cstr(m->pattern));
+			printf(" at line %" PRIu64 ":\n", line);
+			quote_match(c, cs->text, cs->len, &mm);
+			printf("    %s\n    %s\n", c->line.oom ? "(out of memory)" : c->line.p,
+			       c->marks.oom ? "" : c->marks.p);
+		}
+	}
+}
+
+/* --- JSON output ---------------------------------------------------------------------------------- */
+
+/* A JSON string of any bytes: each byte that belongs to no well-formed UTF-8 sequence becomes
+ * U+FFFD, so the output is always valid JSON; NUL stays (jansson writes \u0000). */
+static json_t *jtext(diag_ctx *c, text t)
+{
+	const unsigned char *u = (const unsigned char *)t.p;
+	size_t i = 0, k;
+	uint32_t cp;
+	json_t *j;
+
+	sb_clear(&c->tmp);
+	sb_add(&c->tmp, "", 0);
+	while (i < t.len) {
+		k = utf8_seq(u + i, t.len - i, &cp);
+		if (k) {
+			sb_add(&c->tmp, t.p + i, k);
+			i += k;
+		} else {
+			sb_add(&c->tmp, "\xef\xbf\xbd", 3);
+			i++;
+		}
+	}
+	if (c->tmp.oom)
+		return NULL;
+	j = json_stringn(c->tmp.p, c->tmp.len);
+	return j;
+}
+
+static json_t *jstr(diag_ctx *c, const char *s)
+{
+	return s ? jtext(c, cstr(s)) : json_null();
+}
+
+/* Setters that remember a failure (out of memory) instead of stopping at each call; a NULL
+ * value is a failure too. */
+static void jset(diag_ctx *c, json_t *obj, const char *key, json_t *v)
+{
+	if (!v || json_object_set_new(obj, key, v) != 0)
+		c->json_oom = 1;
+}
+
+static void jpush(diag_ctx *c, json_t *arr, json_t *v)
+{
+	if (!v || json_array_append_new(arr, v) != 0)
+		c->json_oom = 1;
+}
+
+static json_t *jarray(diag_ctx *c)
+{
+	json_t *a = json_array();
+
+	if (!a)
+		c->json_oom = 1;
+	return a;
+}
+
+static json_t *jobject(diag_ctx *c)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		c->json_oom = 1;
+	return o;
+}
+
+static void print_case_json(diag_ctx *c, const fx_case *cs, int diagnosed)
+{
+	json_t *o = jobject(c), *a, *x, *y;
+	size_t i, j;
+	uint64_t line = cs->line;
+	size_t pos = 0;
+
+	if (!o)
+		goto done;
+	jset(c, o, "schema", json_string(SCHEMA));
+	jset(c, o, "input", jstr(c, c->input));
+	jset(c, o, "case", json_integer((json_int_t)cs->index));
+	jset(c, o, "line", json_integer((json_int_t)cs->line));
+	jset(c, o, "truncated", json_boolean(cs->truncated));
+	jset(c, o, "dropped", json_integer((json_int_t)cs->dropped));
+	jset(c, o, "diagnosed", json_boolean(diagnosed));
+
+	jset(c, o, "findings", a = jarray(c));
+	for (i = 0; a && i < c->nfi; i++) {
+		const finding *f = &c->fi[i];
+		jpush(c, a, x = jobject(c));
+		if (!x)
+			break;
+		jset(c, x, "id", jtext(c, f->id));
+		jset(c, x, "certainty", json_real(f->cf));
+		jset(c, x, "rules", y = jarray(c));
+		for (j = 0; y && j < f->n; j++) {
+			const finding_fact *ff = &c->ff[f->first + j];
+			if (j == 0 || !text_eq(ff->rule, c->ff[f->first + j - 1].rule))
+				jpush(c, y, jtext(c, ff->rule));
+		}
+	}
+
+	jset(c, o, "remedies", a = jarray(c));
+	for (i = 0; a && i < c->nre; i++) {
+		const remedy *r = &c->re[i];
+		int known = r->index >= 0;
+		jpush(c, a, x = jobject(c));
+		if (!x)
+			break;
+		jset(c, x, "id", jtext(c, r->id));
+		jset(c, x, "title", known ? jstr(c, r->info.title) : json_null());
+		jset(c, x, "steps", y = jarray(c));
+		for (j = 0; y && known && j < r->info.nsteps; j++)
+			jpush(c, y, jstr(c, r->info.steps[j]));
+		jset(c, x, "warning", known ? jstr(c, r->info.warning) : json_null());
+		jset(c, x, "cost", json_integer(r->cost));
+		jset(c, x, "certainty", json_real(r->cf));
+		jset(c, x, "score", json_real(r->score));
+		jset(c, x, "findings", y = jarray(c));
+		for (j = 0; y && j < r->n; j++) {
+			const recommend_fact *rf = &c->rf[r->first + j];
+			if (rf->finding.len &&
+			    (j == 0 || !text_eq(rf->finding, c->rf[r->first + j - 1].finding)))
+				jpush(c, y, jtext(c, rf->finding));
+		}
+	}
+
+	jset(c, o, "matches", a = jarray(c));
+	for (i = 0; a && i < c->nma; i++) {
+		const match *m = &c->ma[i];
+		size_t start = m->start <= cs->len ? m->start : cs->len;
+		size_t end = m->end <= cs->len ? m->end : cs->len;
+		text t = {cs->text + start, end - start};
+		for (; pos < start; pos++)
+			line += cs->text[pos] == '\n';
+		jpush(c, a, x = jobject(c));
+		if (!x)
+			break;
+		jset(c, x, "pattern", jstr(c, m->pattern));
+		jset(c, x, "start", json_integer((json_int_t)start));
+		jset(c, x, "end", json_integer((json_int_t)end));
+		jset(c, x, "line", json_integer((json_int_t)line));
+		jset(c, x, "text", jtext(c, t));
+	}
+
+	jset(c, o, "errors", a = jarray(c));
+	for (i = 0; a && i < c->nerrs; i++) {
+		const case_error *e = &c->errs[i];
+		jpush(c, a, x = jobject(c));
+		if (!x)
+			break;
+		jset(c, x, "code", json_string(e->code));
+		jset(c, x, "message", jstr(c, e->message ? e->message : "out of memory"));
+		jset(c, x, "rule", jstr(c, e->rule));
+	}
+done:
+	if (c->json_oom || !o || json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6)) != 0) {
+		/* Every case must appear: a line that says it could not be written in full. */
+		printf("{\"schema\":\"" SCHEMA "\",\"case\":%" PRIu64 ",\"errors\":[{\"code\":\"nomem\","
+		       "\"message\":\"out of memory\",\"rule\":null}]}",
+		       cs->index);
+		c->error = 1;
+	}
+	putchar('\n');
+	json_decref(o);
+}
+
+/* --- Diagnosing a case ------------------------------------------------------------------------------ */
+
+static void on_warn(const fx_diag *d, void *ud)
+{
+	diag_ctx *c = ud;
+	const char *file = d->file && *d->file ? d->file : c->input;
+	uint64_t line = d->line ? d->line : c->cur ? c->cur->line : 0;
+
+	/* Captured text may be any bytes: escape the whole line before it reaches the terminal. */
+	fflush(stdout);
+	fputs("fixit: ", stderr);
+	put_text_to(c, stderr, cstr(file));
+	if (line)
+		fprintf(stderr, ":%" PRIu64, line);
+	fputs(": warning: ", stderr);
+	put_text_to(c, stderr, cstr(d->message && *d->message ? d->message : "(no message)"));
+	if (d->code && *d->code)
+		fprintf(stderr, " [%s]", d->code);
+	fputc('\n', stderr);
+}
+
+static int on_case(void *ud, const fx_case *cs)
+{
+	diag_ctx *c = ud;
+	fx_origin origin;
+	uint64_t fired = 0;
+	int rc, diagnosed;
+
+	c->cur = cs;
+	c->ncases++;
+	c->nma = c->nff = c->nfi = c->nrf = c->nre = 0;
+	c->json_oom = 0;
+	rc = fx_session_reset(c->s);
+	if (rc < 0) {
+		add_session_error(c, "reset", rc);
+		goto report;
+	}
+	memset(&origin, 0, sizeof origin);
+	origin.input = c->input;
+	origin.case_index = cs->index;
+	origin.line = cs->line;
+	origin.offset = cs->offset;
+	rc = fx_text_assert(c->s, cs->text, cs->len, &origin, NULL);
+	if (rc < 0)
+		add_session_error(c, "text", rc);
+	if (collect_matches(c) < 0)
+		add_error(c, "nomem", fx_strerror(FX_ENOMEM), NULL);
+	rc = fx_session_run(c->s, c->limit, &fired);
+	if (rc == FX_ELIMIT)
+		add_session_error(c, "firing-limit", rc);
+	else if (rc == FX_ERUNTIME)
+		add_session_error(c, "runtime", rc);
+	else if (rc < 0 && rc != FX_EHALT)
+		add_session_error(c, "run", rc);
+	if (collect_results(c) < 0)
+		add_error(c, "nomem", fx_strerror(FX_ENOMEM), NULL);
+report:
+	diagnosed = c->nfi > 0 || c->nre > 0;
+	if (diagnosed)
+		c->diagnosed++;
+	if (c->json)
+		print_case_json(c, cs, diagnosed);
+	else
+		print_case_human(c, cs);
+	/* A log read as it grows (tail -f | fixit diagnose) wants each answer when it is ready. */
+	fflush(stdout);
+	clear_errors(c);
+	c->cur = NULL;
+	return 0;
+}
+
+/* --- Inputs --------------------------------------------------------------------------------------- */
+
+/* One input ("-": standard input) through a fresh reader. read(2) rather than stdio, so that
+ * a paste on a terminal is answered at its blank line, not when a buffer fills. */
+static void diagnose_input(diag_ctx *c, const char *path, fx_read_mode mode, char *buf)
+{
+	int fd, rc = 0, is_stdin = strcmp(path, "-") == 0;
+	fx_reader *r = NULL;
+	ssize_t n;
+
+	c->input = is_stdin ? "<stdin>" : path;
+	fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY);
+	if (fd < 0) {
+		cli_error("%s: %s", path, strerror(errno));
+		c->error = 1;
+		return;
+	}
+	rc = fx_reader_new(&r, mode, 0);
+	if (rc < 0) {
+		cli_error("%s: %s", c->input, fx_strerror(rc));
+		c->error = 1;
+		goto done;
+	}
+	for (;;) {
+		n = read(fd, buf, READ_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			/* What was read is still diagnosed. */
+			cli_error("%s: %s", c->input, strerror(errno));
+			c->error = 1;
+			break;
+		}
+		if (n == 0)
+			break;
+		rc = fx_reader_feed(r, buf, (size_t)n, on_case, c);
+		if (rc < 0)
+			break;
+	}
+	if (rc >= 0)
+		rc = fx_reader_finish(r, on_case, c);
+	if (rc < 0) {
+		cli_error("%s: %s", c->input, fx_strerror(rc));
+		c->error = 1;
+	}
+done:
+	fx_reader_free(r);
+	if (!is_stdin)
+		close(fd);
+}
+
+/* --- The knowledge base ----------------------------------------------------------------------------- */
+
+/* ======== The built-in knowledge base ========
+ * The knowledge base shipped with fixit (rules/iphone-backup/) is to be embedded in the binary
+ * and loaded here (fx_kb_load_buffer) when neither --rules nor FIXIT_RULES names one. It does
+ * not exist yet: until it does, this reports that there is none (FX_ENOTFOUND). */
+static int builtin_kb(fx_kb **out, const fx_load_opts *lo)
+{
+	(void)lo;
+	*out = NULL;
+	return FX_ENOTFOUND;
+}
+
+typedef struct load_count {
+	unsigned errors, warnings;
+} load_count;
+
+static void on_load_diag(const fx_diag *d, void *ud)
+{
+	load_count *n = ud;
+
+	if (d->severity == FX_SEV_ERROR)
+		n->errors++;
+	else if (d->severity == FX_SEV_WARNING)
+		n->warnings++;
+	cli_diag_print(d, 0);
+}
+
+/* Loads the knowledge base from paths (or the built-in one when there are none) and finds the
+ * diagnosis templates in it. Returns an exit status. */
+static int load_kb(diag_ctx *c, const char **paths, size_t npaths)
+{
+	fx_load_opts lo;
+	load_count n = {0, 0};
+	size_t i;
+	int rc, status = CLI_EXIT_OK;
+
+	memset(&lo, 0, sizeof lo);
+	lo.diag = on_load_diag;
+	lo.diag_ud = &n;
+	if (npaths == 0) {
+		rc = builtin_kb(&c->kb, &lo);
+		if (rc == FX_ENOTFOUND) {
+			cli_error("no knowledge base: use --rules PATH (the built-in one is not available "
+			          "yet)");
+			return CLI_EXIT_ERROR;
+		}
+	} else {
+		/* The loader would report a missing path too, but without errno's words. */
+		for (i = 0; i < npaths; i++) {
+			struct stat st;
+			if (stat(paths[i], &st) != 0) {
+				cli_error("%s: %s", paths[i], strerror(errno));
+				status = CLI_EXIT_ERROR;
+			}
+		}
+		if (status != CLI_EXIT_OK)
+			return status;
+		rc = fx_kb_load(&c->kb, paths, npaths, &lo);
+	}
+	if (rc < 0) {
+		c->kb = NULL;
+		if (n.errors || n.warnings)
+			cli_error("%u error%s, %u warning%s", n.errors, n.errors == 1 ? "" : "s",
+			          n.warnings, n.warnings == 1 ? "" : "s");
+		else
+			cli_error("cannot load the knowledge base: %s", fx_strerror(rc));
+		return CLI_EXIT_ERROR;
+	}
+	return CLI_EXIT_OK;
+}
+
+static size_t slot_index(const fx_kb *kb, long t, const char *name)
+{
+	size_t i, n = t >= 0 ? fx_kb_template_slot_count(kb, (size_t)t) : 0;
+
+	for (i = 0; i < n; i++) {
+		const char *s = fx_kb_template_slot_name(kb, (size_t)t, i);
+		if (s && strcmp(s, name) == 0)
+			return i;
+	}
+	return 0;
+}
+
+/* The built-in templates are in every knowledge base (the prelude); look them up once. */
+static void find_templates(diag_ctx *c)
+{
+	c->t_finding = fx_kb_template_find(c->kb, "finding");
+	c->t_recommend = fx_kb_template_find(c->kb, "recommend");
+	c->f_id = slot_index(c->kb, c->t_finding, "id");
+	c->f_cf = slot_index(c->kb, c->t_finding, "certainty");
+	c->f_rule = slot_index(c->kb, c->t_finding, "rule");
+	c->r_remedy = slot_index(c->kb, c->t_recommend, "remedy");
+	c->r_finding = slot_index(c->kb, c->t_recommend, "finding");
+}
+
+/* --- The command ------------------------------------------------------------------------------------- */
+
+/* FIXIT_RULES split at ':' into paths (empty parts skipped); *copy owns the strings. */
+static size_t env_rules(char **copy, const char ***paths)
+{
+	const char *env = getenv("FIXIT_RULES");
+	size_t n = 0;
+	char *p;
+
+	*copy = NULL;
+	*paths = NULL;
+	if (!env || !*env)
+		return 0;
+	*copy = dup_text(env);
+	*paths = calloc(strlen(env) + 1, sizeof **paths);
+	if (!*copy || !*paths)
+		return 0;
+	for (p = *copy;;) {
+		char *colon = strchr(p, ':');
+		if (colon)
+			*colon = '\0';
+		if (*p)
+			(*paths)[n++] = p;
+		if (!colon)
+			return n;
+		p = colon + 1;
+	}
+}
+
+static int stdout_color(void)
+{
+	const char *term = getenv("TERM");
+
+	return isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL &&
+	       !(term && strcmp(term, "dumb") == 0);
+}
+
+int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
+{
+	diag_ctx c;
+	cli_args a;
+	const char **rules = calloc((size_t)argc + 1, sizeof *rules);
+	const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
+	const char **env_paths = NULL;
+	char *env_copy = NULL, *buf = NULL;
+	size_t nrules = 0, ninputs = 0, i;
+	fx_read_mode mode = FX_READ_BLOCKS;
+	int key, mode_opt = 0, status = CLI_EXIT_OK, rc;
+
+	memset(&c, 0, sizeof c);
+	if (!rules || !inputs) {
+		cli_error("out of memory");
+		status = CLI_EXIT_ERROR;
+		goto done;
+	}
+	cli_args_init(&a, cmd->name, argc, argv);
+	while ((key = cli_args_next(&a, cmd->opts)) != CLI_END) {
+		switch (key) {
+		case CLI_BAD:
+			status = CLI_EXIT_USAGE;
+			goto done;
+		case CLI_KEY_HELP:
+			cli_command_help(stdout, cmd);
+			goto done;
+		case CLI_POSITIONAL:
+			inputs[ninputs++] = a.value;
+			break;
+		case 'r':
+			rules[nrules++] = a.value;
+			break;
+		case 'l':
+		case 'w':
+			if (mode_opt && mode_opt != key) {
+				cli_usage_error(cmd->name, "options '--lines' and '--whole' exclude each other");
+				status = CLI_EXIT_USAGE;
+				goto done;
+			}
+			mode_opt = key;
+			mode = key == 'l' ? FX_READ_LINES : FX_READ_WHOLE;
+			break;
+		case 'j':
+			c.json = 1;
+			break;
+		case 'n':
+			if (cli_parse_u64(cmd->name, "limit", a.value, &c.limit) < 0) {
+				status = CLI_EXIT_USAGE;
+				goto done;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	if (nrules == 0) {
+		nrules = env_rules(&env_copy, &env_paths);
+		if (!env_paths && getenv("FIXIT_RULES") && *getenv("FIXIT_RULES")) {
+			cli_error("out of memory");
+			status = CLI_EXIT_ERROR;
+			goto done;
+		}
+	}
+	status = load_kb(&c, env_paths ? env_paths : rules, nrules);
+	if (status != CLI_EXIT_OK)
+		goto done;
+	find_templates(&c);
+	rc = fx_session_new(&c.s, c.kb);
+	buf = malloc(READ_CHUNK);
+	if (rc < 0 || !buf) {
+		cli_error("cannot start a session: %s", fx_strerror(rc < 0 ? rc : FX_ENOMEM));
+		status = CLI_EXIT_ERROR;
+		goto done;
+	}
+	fx_session_set_warn(c.s, on_warn, &c);
+	c.color = !c.json && stdout_color();
+	if (ninputs == 0)
+		inputs[ninputs++] = "-";
+	for (i = 0; i < ninputs; i++)
+		diagnose_input(&c, inputs[i], mode, buf);
+	status = c.error ? CLI_EXIT_ERROR : c.diagnosed ? CLI_EXIT_OK : CLI_EXIT_NO;
+done:
+	clear_errors(&c);
+	fx_session_free(c.s);
+	fx_kb_free(c.kb);
+	free(c.ff);
+	free(c.fi);
+	free(c.rf);
+	free(c.re);
+	free(c.ma);
+	free(c.tmp.p);
+	free(c.line.p);
+	free(c.marks.p);
+	free(buf);
+	free(env_copy);
+	free(env_paths);
+	free(rules);
+	free(inputs);
+	return status;
+}
