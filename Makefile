@@ -80,6 +80,10 @@ LIB_A := $(BUILD)/libfixit.a
 LIB_SO := $(BUILD)/libfixit.so.0
 LIB_SO_LINK := $(BUILD)/libfixit.so
 CLI := $(BUILD)/fixit
+# The built-in knowledge base, compiled into the CLI (tools/embed-kb.sh).
+BUILTIN_KB_DIR := rules/iphone-backup
+BUILTIN_KB_SRC := $(sort $(wildcard $(BUILTIN_KB_DIR)/*.yaml $(BUILTIN_KB_DIR)/*.yml))
+BUILTIN_KB_OBJ := $(BUILD)/tools/builtin-kb.o
 VERSION := $(shell sed -n 's/^.define FX_VERSION_STRING "\(.*\)"/\1/p' include/fixit.h)
 
 BINDIR = $(PREFIX)/bin
@@ -181,9 +185,18 @@ $(LIB_SO): $(ENGINE_OBJ) $(BUILD)/libfixit.map $(BUILD)/objects
 $(LIB_SO_LINK): $(LIB_SO)
 	ln -sf libfixit.so.0 $@
 
+$(BUILD)/builtin-kb.c: $(BUILTIN_KB_SRC) tools/embed-kb.sh
+	@mkdir -p $(@D)
+	sh tools/embed-kb.sh $(BUILTIN_KB_DIR) $@
+
+$(BUILTIN_KB_OBJ): $(BUILD)/builtin-kb.c tools/cli.h $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CLI_CFLAGS) -Itools -c $< -o $@
+
 # The CLI links the static library: readline (GPL) is linked into the binary only.
-$(CLI): $(CLI_OBJ) $(LIB_A) $(BUILD)/objects
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIB_A) $(READLINE_LIBS) $(JANSSON_LIBS) $(LIBS_ENGINE)
+$(CLI): $(CLI_OBJ) $(BUILTIN_KB_OBJ) $(LIB_A) $(BUILD)/objects
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILTIN_KB_OBJ) $(LIB_A) $(READLINE_LIBS) \
+	      $(JANSSON_LIBS) $(LIBS_ENGINE)
 
 -include $(ENGINE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_HELPER_OBJ:.o=.d)
 -include $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)

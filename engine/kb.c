@@ -113,6 +113,22 @@ int fx_kb_load_buffer(fx_kb **out, const char *name, const char *buf, size_t len
 	return kb_load(out, &in, opts);
 }
 
+int fx_kb_load_buffers(fx_kb **out, const char *const *names, const char *const *bufs,
+                       const size_t *lens, size_t n, const fx_load_opts *opts)
+{
+	if ((!bufs || !lens) && n)
+		return FX_EINVAL;
+	static const char *const none[1] = {""};
+	static const size_t zero[1] = {0};
+	fx_load_input in;
+	memset(&in, 0, sizeof in);
+	in.bufs = n ? bufs : none;
+	in.lens = n ? lens : zero;
+	in.names = names;
+	in.nbufs = n;
+	return kb_load(out, &in, opts);
+}
+
 fx_kb *fx_kb_ref(fx_kb *kb)
 {
 	if (kb)

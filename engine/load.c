@@ -3941,7 +3941,7 @@ int fx_load_program(fx_program *prog, fx_arena *arena, fx_atoms *atoms, fx_vec *
                     fx_reporter *rep, const fx_load_input *in)
 {
 	if (!prog || !arena || !atoms || !regexes || !rep || !in ||
-	    (!in->paths && !in->buf && in->len))
+	    (!in->paths && !in->buf && !in->bufs && in->len) || (in->bufs && in->nbufs && !in->lens))
 		return FX_EINVAL;
 	memset(prog, 0, sizeof *prog);
 	loader ld;
@@ -3968,6 +3968,14 @@ int fx_load_program(fx_program *prog, fx_arena *arena, fx_atoms *atoms, fx_vec *
 			                     : NULL;
 			if (p)
 				load_path(&ld, p, NULL, 0);
+		}
+	} else if (in->bufs) {
+		for (size_t i = 0; i < in->nbufs && !ld.oom; i++) {
+			const char *nm = in->names && in->names[i] ? in->names[i] : "<buffer>";
+			const char *name = astr(&ld, arena, nm, strlen(nm));
+			const char *text = astr(&ld, arena, in->bufs[i] ? in->bufs[i] : "", in->lens[i]);
+			if (name && text)
+				load_text(&ld, name, "", text, in->lens[i], 0);
 		}
 	} else {
 		const char *name = in->name ? in->name : "<buffer>";

@@ -14,6 +14,10 @@ typedef struct fx_load_input {
 	const char *buf;           /* or one in-memory document (when paths is NULL) */
 	size_t len;
 	const char *name;          /* its name in diagnostics; includes resolve against "." */
+	const char *const *bufs;   /* or several in-memory documents (when paths and buf are NULL), */
+	const size_t *lens;        /* loaded in order as if they were files named names[i] */
+	const char *const *names;
+	size_t nbufs;
 } fx_load_input;
 
 /* Fill *prog (allocated in arena, texts interned in atoms, regexes registered in *regexes for

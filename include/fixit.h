@@ -109,6 +109,11 @@ int fx_kb_load_file(fx_kb **out, const char *path, const fx_load_opts *opts);
 int fx_kb_load_buffer(fx_kb **out, const char *name, const char *buf, size_t len,
                       const fx_load_opts *opts);
 
+/* Load several in-memory files at once (each like a file named names[i]; names may be NULL),
+ * as for a knowledge base compiled into a program. The buffers are copied. */
+int fx_kb_load_buffers(fx_kb **out, const char *const *names, const char *const *bufs,
+                       const size_t *lens, size_t n, const fx_load_opts *opts);
+
 /* Knowledge bases are immutable and reference counted; they may be shared between threads. */
 fx_kb *fx_kb_ref(fx_kb *kb);
 void fx_kb_free(fx_kb *kb); /* drops one reference; NULL is a no-op */

@@ -1027,11 +1027,14 @@ done:
  * The knowledge base shipped with fixit (rules/iphone-backup/) is to be embedded in the binary
  * and loaded here (fx_kb_load_buffer) when neither --rules nor FIXIT_RULES names one. It does
  * not exist yet: until it does, this reports that there is none (FX_ENOTFOUND). */
+/* The knowledge base compiled into the binary (rules/iphone-backup/ at build time). */
 static int builtin_kb(fx_kb **out, const fx_load_opts *lo)
 {
-	(void)lo;
 	*out = NULL;
-	return FX_ENOTFOUND;
+	if (cli_builtin_kb_count == 0)
+		return FX_ENOTFOUND;
+	return fx_kb_load_buffers(out, cli_builtin_kb_names, cli_builtin_kb_texts, cli_builtin_kb_lens,
+	                          cli_builtin_kb_count, lo);
 }
 
 typedef struct load_count {
@@ -1064,8 +1067,7 @@ static int load_kb(diag_ctx *c, const char **paths, size_t npaths)
 	if (npaths == 0) {
 		rc = builtin_kb(&c->kb, &lo);
 		if (rc == FX_ENOTFOUND) {
-			cli_error("no knowledge base: use --rules PATH (the built-in one is not available "
-			          "yet)");
+			cli_error("no knowledge base: this fixit was built without one; use --rules PATH");
 			return CLI_EXIT_ERROR;
 		}
 	} else {

@@ -23,4 +23,8 @@ if [ ! -d rules/examples ]; then
 	exit 1
 fi
 
-step "Run the example knowledge base" run rules/examples/
+step "Diagnose pasted messages with the built-in iPhone-backup knowledge base" \
+	diagnose rules/examples/iphone-messages.txt || true
+step "The same, as JSON Lines for scripts (first case)" \
+	diagnose --json rules/examples/iphone-messages.txt | head -n 1 || true
+step "Run a small rule base with the engine alone" run rules/examples/triage.yaml

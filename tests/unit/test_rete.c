@@ -723,6 +723,29 @@ static void test_lex_and_mea(void **state)
 	}
 }
 
+/* Several in-memory files load as one knowledge base, each named in diagnostics. */
+static void test_load_buffers(void **state)
+{
+	(void)state;
+	const char *names[] = {"a.yaml", "b.yaml"};
+	const char *texts[] = {"rules:\n  - id: r\n    when: [{t: {v: ?x}}]\n    then: []\n",
+	                       "templates:\n  - id: t\n    slots: {v: integer}\n"};
+	size_t lens[] = {strlen(texts[0]), strlen(texts[1])};
+	fx_kb *kb = NULL;
+	assert_int_equal(fx_kb_load_buffers(&kb, names, texts, lens, 2, NULL), 0);
+	assert_true(fx_kb_template_find(kb, "t") >= 0);
+	const char *file;
+	unsigned line, col;
+	fx_kb_rule_pos(kb, 0, &file, &line, &col);
+	assert_string_equal(file, "a.yaml");
+	assert_int_equal(line, 2);
+	fx_kb_free(kb);
+	texts[1] = "templates: [";
+	lens[1] = strlen(texts[1]);
+	assert_int_equal(fx_kb_load_buffers(&kb, names, texts, lens, 2, NULL), FX_ELOAD);
+	assert_null(kb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -742,6 +765,7 @@ int main(void)
 		cmocka_unit_test(test_consecutive_negations),
 		cmocka_unit_test(test_shared_prefix),
 		cmocka_unit_test(test_lex_and_mea),
+		cmocka_unit_test(test_load_buffers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

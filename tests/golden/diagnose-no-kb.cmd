@@ -1,1 +1,0 @@
-env -u FIXIT_RULES fixit diagnose tests/golden/data/diagnose-messages.txt
