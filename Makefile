@@ -251,19 +251,26 @@ $(FUZZ_DIR)/obj/engine/%.o: engine/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(FUZZ_DIR)/fuzz_load: tests/fuzz/fuzz_load.c $(FUZZ_OBJ)
+FUZZ_TARGETS := load diagnose
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIBS_ENGINE)
 
--include $(FUZZ_OBJ:.o=.d) $(FUZZ_DIR)/fuzz_load.d
+-include $(FUZZ_OBJ:.o=.d) $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%.d)
 
 # The fuzzer runs in an empty directory so that `include:` entries it invents find nothing;
-# the corpus grows in a scratch copy and crash artefacts land in build/fuzz/.
-fuzz: $(FUZZ_DIR)/fuzz_load
-	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/run
-	cp -p tests/fuzz/corpus/load/* $(FUZZ_DIR)/corpus/
-	cd $(FUZZ_DIR)/run && ASAN_OPTIONS=detect_leaks=1 ../fuzz_load -max_total_time=$(FUZZ_SECONDS) \
-	  -timeout=10 -max_len=8192 -artifact_prefix=../ ../corpus
+# the corpus grows in a scratch copy and crash artefacts land in build/fuzz/. Each target
+# (tests/fuzz/fuzz_T.c, seeds in tests/fuzz/corpus/T/) runs FUZZ_SECONDS in turn.
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/run && \
+	  cp -p tests/fuzz/corpus/$$t/* $(FUZZ_DIR)/corpus/$$t/ && \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s" && \
+	  (cd $(FUZZ_DIR)/run && ASAN_OPTIONS=detect_leaks=1 ../fuzz_$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=8192 -artifact_prefix=../$$t- \
+	    ../corpus/$$t) || exit 1; \
+	done
 
 # --- Other targets -------------------------------------------------------------------------------
 bench: all
@@ -295,6 +302,6 @@ help:
 	@echo 'make demo            run the CLI on the example knowledge base'
 	@echo 'make deps            install the Debian packages needed (apt-get)'
 	@echo 'make install         PREFIX=$(PREFIX) DESTDIR=; make uninstall removes it again'
-	@echo 'make fuzz            FUZZ_SECONDS=$(FUZZ_SECONDS) of libFuzzer on the loader'
+	@echo 'make fuzz            FUZZ_SECONDS=$(FUZZ_SECONDS) of libFuzzer on the loader, then on diagnose'
 	@echo 'make bench           benchmarks (CALLGRIND=1 for instruction counts)'
 	@echo 'make check | format | clean'

@@ -3,8 +3,10 @@
 # Prints one line a case: `bench NAME SIZE firings=N [expected=N] ms=T rss_kb=K [instructions=N]
 # cmd=COMMAND`, COMMAND rerunning that case alone from the project root. Exits non-zero when a
 # run fails, a Manners or Waltz firing count differs from CLIPS's, or a seating is invalid.
+# Log cases add `mb_s=X ref=rg:Y,grep:Z` (MiB/s), the one-message case `ratio=R ref=grep:MS`.
 # Environment: BUILD (directory holding fixit, default build), CALLGRIND=1 (also count
-# instructions under valgrind), BENCH_ONLY (an extended regex on "NAME SIZE": run only those).
+# instructions under valgrind), BENCH_ONLY (an extended regex on "NAME SIZE": run only those),
+# BENCH_LOG_MB (size of the generated log, default 200).
 
 set -u
 export LC_ALL=C
@@ -138,5 +140,107 @@ for n in 10000 100000; do
 	run_case diagnosis "$n" "" \
 		"$FIXIT" run "$GEN/diagnosis.yaml" --facts "$GEN/diagnosis-$n.fct" --quiet
 done
+
+# --- Log scanning (bench/gen-log.sh): fixit diagnose --lines over a device log with 50, 200 and
+# 1,000 generated patterns, against `rg -j1` and `grep -E` counting lines on the same regexes
+# (caseless, one thread). firings= is the number of diagnosed cases (the kb has one rule),
+# rg's and grep's the lines they count; mb_s= is MiB of log a second, ref= the others' mb_s.
+# BENCH_LOG_MB (default 200) sets the log's size.
+BENCH_LOG_MB=${BENCH_LOG_MB:-200}
+RG=$(command -v rg || true)
+[ -n "$RG" ] || echo "bench: rg (ripgrep) not found: its reference is left out" >&2
+
+# timed COMMAND...: sets ms and rss from one run with stdout in $tmp/out; 1 when it failed.
+timed() {
+	local t0 t1 rc
+	t0=$(now_us)
+	if [ -n "$TIME" ]; then
+		"$TIME" -f '%e %M' -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err"
+	else
+		"$@" >"$tmp/out" 2>"$tmp/err"
+	fi
+	rc=$?
+	t1=$(now_us)
+	ms=$(((t1 - t0 + 500) / 1000))
+	rss=NA
+	if [ -n "$TIME" ] && [ -s "$tmp/time" ]; then
+		rss=$(awk 'END { print $2 }' "$tmp/time")
+	fi
+	return "$rc"
+}
+
+mb_s() {
+	awk -v mb="$BENCH_LOG_MB" -v ms="$1" 'BEGIN { printf "%.1f", (ms > 0 ? mb * 1000 / ms : 0) }'
+}
+
+want_case() {
+	[ -z "$BENCH_ONLY" ] || [[ "$1 $2" =~ $BENCH_ONLY ]]
+}
+
+if want_case diagnose-log "$BENCH_LOG_MB" || want_case rg-log "$BENCH_LOG_MB" ||
+	want_case grep-log "$BENCH_LOG_MB" || want_case diagnose-message 1; then
+	BENCH_LOG_MB=$BENCH_LOG_MB sh bench/gen-log.sh "$GEN" || exit 2
+fi
+log=$GEN/log-$BENCH_LOG_MB.txt
+for n in 50 200 1000; do
+	want_case diagnose-log "$BENCH_LOG_MB" || break
+	ref=""
+	if [ -n "$RG" ]; then
+		cmd="$RG -j1 --no-unicode -i -c -f $GEN/pats-$n.txt $log"
+		if timed $cmd; then
+			ref="rg:$(mb_s "$ms")"
+			echo "bench rg-log-$n $BENCH_LOG_MB firings=$(cat "$tmp/out") ms=$ms rss_kb=$rss" \
+				"mb_s=$(mb_s "$ms") cmd=$cmd"
+		else
+			echo "bench: rg on $n patterns failed" >&2
+			failed=1
+		fi
+	fi
+	cmd="grep -E -i -c -f $GEN/pats-$n.txt $log"
+	if timed $cmd; then
+		ref="${ref:+$ref,}grep:$(mb_s "$ms")"
+		echo "bench grep-log-$n $BENCH_LOG_MB firings=$(cat "$tmp/out") ms=$ms rss_kb=$rss" \
+			"mb_s=$(mb_s "$ms") cmd=$cmd"
+	else
+		echo "bench: grep on $n patterns failed" >&2
+		failed=1
+	fi
+	cmd="$FIXIT diagnose --lines --rules $GEN/pats-$n.yaml $log"
+	if timed $cmd; then
+		echo "bench diagnose-log-$n $BENCH_LOG_MB firings=$(grep -c '^  finding' "$tmp/out")" \
+			"ms=$ms rss_kb=$rss mb_s=$(mb_s "$ms") ref=$ref cmd=$cmd"
+	else
+		echo "bench: diagnose-log $n: exit status $?: $cmd" >&2
+		tail -n 5 "$tmp/err" >&2
+		failed=1
+	fi
+done
+
+# One pasted message through the built-in kb, the whole process, against `grep -c x` on the
+# same file: medians of 21 runs each, and their ratio (the aim: at most 2).
+median_ms() {
+	local i t0 t1
+	for i in $(seq 21); do
+		t0=$(now_us)
+		"$@" >/dev/null 2>&1
+		t1=$(now_us)
+		echo $((t1 - t0))
+	done | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] / 1000 }'
+}
+if want_case diagnose-message 1; then
+	msg=$GEN/message.txt
+	cmd="$FIXIT diagnose $msg"
+	if timed $cmd; then
+		findings=$(grep -c '^  finding' "$tmp/out")
+		fx_ms=$(median_ms $cmd)
+		grep_ms=$(median_ms grep -c x "$msg")
+		ratio=$(awk -v a="$fx_ms" -v b="$grep_ms" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+		echo "bench diagnose-message 1 firings=$findings ms=$fx_ms rss_kb=$rss ratio=$ratio" \
+			"ref=grep:$grep_ms cmd=$cmd"
+	else
+		echo "bench: diagnose-message: exit status $?: $cmd" >&2
+		failed=1
+	fi
+fi
 
 exit "$failed"

@@ -46,7 +46,9 @@ struct fx_text_state {
 	size_t cap;
 	size_t count;              /* records in tab, kept at most half of cap */
 	fx_vec inputs;             /* char *: input names copied, freed on reset */
-	size_t *nmatches;          /* per pattern: matches seen in the current call */
+	size_t *nmatches;          /* per pattern: matches seen in the call numbered mcall[i] */
+	uint32_t *mcall;           /* per pattern: the call its nmatches counts for */
+	uint32_t call;             /* number of the current call (never 0 once scanning) */
 	fx_val *vals;              /* room for the slots of the widest template */
 	fx_buf tmp;                /* a capture as a C string (floats), a warning's message */
 	fx_buf line;               /* the source line quoted by a warning */
@@ -144,7 +146,9 @@ void fx_text_clear(fx_session *s)
 	if (!s || !s->text)
 		return;
 	fx_text_state *st = s->text;
-	if (st->tab)
+	/* A reset between cases of a log is frequent and most cases record nothing: the table
+	 * is only wiped when it holds something. */
+	if (st->tab && st->count)
 		memset(st->tab, 0, st->cap * sizeof *st->tab);
 	st->count = 0;
 	free_inputs(st);
@@ -159,6 +163,7 @@ void fx_text_state_free(fx_text_state *st)
 	free_inputs(st);
 	fx_vec_dispose(&st->inputs);
 	free(st->nmatches);
+	free(st->mcall);
 	free(st->vals);
 	fx_buf_dispose(&st->tmp);
 	fx_buf_dispose(&st->line);
@@ -184,7 +189,8 @@ static int state_get(fx_session *s, fx_text_state **out)
 			width = prog->templates[i].nslots;
 	st->vals = calloc(width, sizeof *st->vals);
 	st->nmatches = calloc(prog->npatterns ? prog->npatterns : 1, sizeof *st->nmatches);
-	int rc = st->vals && st->nmatches ? 0 : FX_ENOMEM;
+	st->mcall = calloc(prog->npatterns ? prog->npatterns : 1, sizeof *st->mcall);
+	int rc = st->vals && st->nmatches && st->mcall ? 0 : FX_ENOMEM;
 	if (!rc && s->kb->matcher)
 		rc = fx_match_scratch_new(&st->scratch, s->kb->matcher);
 	if (rc) {
@@ -508,6 +514,10 @@ static int on_match(void *ud, size_t pattern, const fx_match_span *spans, size_t
 	scan_ctx *c = ud;
 	fx_text_state *st = c->st;
 	const fx_pattern_def *p = &c->s->prog->patterns[pattern];
+	if (st->mcall[pattern] != st->call) {
+		st->mcall[pattern] = st->call;
+		st->nmatches[pattern] = 0;
+	}
 	if (++st->nmatches[pattern] > FX_TEXT_MAX_MATCHES) {
 		/* the matcher was asked for one match more than we use: this is it */
 		if (c->s->warn) {
@@ -564,7 +574,12 @@ int fx_text_assert(fx_session *s, const char *text, size_t len, const fx_origin 
 	c.text = text ? text : "";
 	c.len = len;
 	c.origin = origin ? origin : &none;
-	memset(st->nmatches, 0, s->prog->npatterns * sizeof *st->nmatches);
+	/* The counts are per call; numbering the calls spares clearing one count a pattern for
+	 * each line of a log when only a few patterns match. On wrap-around, start over. */
+	if (++st->call == 0) {
+		memset(st->mcall, 0, s->prog->npatterns * sizeof *st->mcall);
+		st->call = 1;
+	}
 	rc = fx_match_scan(s->kb->matcher, st->scratch, c.text, len, FX_TEXT_MAX_MATCHES + 1,
 	                   on_match, on_limit, &c);
 	if (nfacts)

@@ -93,6 +93,9 @@ typedef struct diag_ctx {
 	uint64_t ncases;         /* cases reported so far, all inputs */
 	uint64_t diagnosed;      /* of which diagnosed */
 	int error;               /* something went wrong: the exit status is 2 */
+	int tty;                 /* stdout is a terminal: each case is flushed when printed */
+	int dirty;               /* working memory may differ from the initial facts: reset first */
+	int quiet;               /* running the rules on the initial facts alone concludes nothing */
 	int json_oom;            /* building the current case's object ran out of memory */
 
 	/* Per-case lists, emptied for each case; their memory is kept for the next. */
@@ -110,6 +113,8 @@ typedef struct diag_ctx {
 	size_t nerrs;
 	sbuf tmp;                /* scratch: escaped texts, NUL-terminated copies */
 	sbuf line, marks;        /* a quoted match and the caret line under it */
+	sbuf in_esc;             /* the input's name escaped for the human header */
+	sbuf in_json;            /* the JSON line's start up to "case": for this input */
 } diag_ctx;
 
 /* --- Small tools ----------------------------------------------------------------------------- */
@@ -152,6 +157,23 @@ static void sb_clear(sbuf *b)
 	b->oom = 0;
 	if (b->p)
 		b->p[0] = '\0';
+}
+
+static void sb_adds(sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+/* Decimal digits without printf: a log of millions of cases prints two numbers each. */
+static void sb_u64(sbuf *b, uint64_t v)
+{
+	char d[20];
+	size_t n = sizeof d;
+
+	do
+		d[--n] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	sb_add(b, d + n, sizeof d - n);
 }
 
 /* Room for n + 1 items of size `size` in *items (capacity *cap). 0 or -1. */
@@ -652,11 +674,27 @@ static void print_case_human(diag_ctx *c, const fx_case *cs)
 {
 	size_t i, j;
 
+	/* The header in one write: it is all a case with no diagnosis prints but one line. */
+	sb_clear(&c->tmp);
 	if (c->ncases > 1)
-		putchar('\n');
-	printf("%scase %" PRIu64 " (", sgr(c, BOLD), cs->index);
-	put_text(c, cstr(c->input));
-	printf(":%" PRIu64 ")%s\n", cs->line, sgr(c, RESET));
+		sb_addc(&c->tmp, '\n');
+	sb_adds(&c->tmp, sgr(c, BOLD));
+	sb_add(&c->tmp, "case ", 5);
+	sb_u64(&c->tmp, cs->index);
+	sb_add(&c->tmp, " (", 2);
+	if (c->in_esc.oom)
+		sb_adds(&c->tmp, "(out of memory)");
+	else
+		sb_add(&c->tmp, c->in_esc.p ? c->in_esc.p : "", c->in_esc.len);
+	sb_addc(&c->tmp, ':');
+	sb_u64(&c->tmp, cs->line);
+	sb_addc(&c->tmp, ')');
+	sb_adds(&c->tmp, sgr(c, RESET));
+	sb_addc(&c->tmp, '\n');
+	if (c->tmp.oom)
+		printf("case %" PRIu64 " (out of memory)\n", cs->index);
+	else
+		fwrite(c->tmp.p, 1, c->tmp.len, stdout);
 	if (cs->truncated)
 		printf("  note: the case is truncated: %" PRIu64 " bytes after the first %zu were left "
 		       "out\n",
@@ -803,11 +841,32 @@ static json_t *jobject(diag_ctx *c)
 
 static void print_case_json(diag_ctx *c, const fx_case *cs, int diagnosed)
 {
-	json_t *o = jobject(c), *a, *x, *y;
+	json_t *o, *a, *x, *y;
 	size_t i, j;
 	uint64_t line = cs->line;
 	size_t pos = 0;
 
+	if (!diagnosed && c->nerrs == 0 && c->nma == 0 && c->in_json.len && !c->in_json.oom) {
+		/* Nothing to say but the case's numbers: the line jansson would write, without
+		 * building it object by object. */
+		sbuf *b = &c->tmp;
+		sb_clear(b);
+		sb_add(b, c->in_json.p, c->in_json.len);
+		sb_u64(b, cs->index);
+		sb_adds(b, ",\"line\":");
+		sb_u64(b, cs->line);
+		sb_adds(b, cs->truncated ? ",\"truncated\":true" : ",\"truncated\":false");
+		sb_adds(b, ",\"dropped\":");
+		sb_u64(b, cs->dropped);
+		sb_adds(b, ",\"diagnosed\":false,\"findings\":[],\"remedies\":[],\"matches\":[],"
+		           "\"errors\":[]}\n");
+		if (!b->oom && cs->index <= INT64_MAX && cs->line <= INT64_MAX &&
+		    cs->dropped <= INT64_MAX) {
+			fwrite(b->p, 1, b->len, stdout);
+			return;
+		}
+	}
+	o = jobject(c);
 	if (!o)
 		goto done;
 	jset(c, o, "schema", json_string(SCHEMA));
@@ -920,28 +979,40 @@ static void on_warn(const fx_diag *d, void *ud)
 	fputc('\n', stderr);
 }
 
+/* Most lines of a log match no pattern. A case whose text asserts no new fact into a session
+ * holding only the initial facts would have the rules run on those alone, which concludes
+ * nothing when c->quiet (tested once, probe_quiet): such a case costs the scan and its
+ * "no diagnosis", and leaves the session clean for the next. Only a case that asserted
+ * something is run, and the session reset before the case after it. */
 static int on_case(void *ud, const fx_case *cs)
 {
 	diag_ctx *c = ud;
 	fx_origin origin;
 	uint64_t fired = 0;
+	size_t nnew = 0;
 	int rc, diagnosed;
 
 	c->cur = cs;
 	c->ncases++;
 	c->nma = c->nff = c->nfi = c->nrf = c->nre = 0;
 	c->json_oom = 0;
-	rc = fx_session_reset(c->s);
-	if (rc < 0) {
-		add_session_error(c, "reset", rc);
-		goto report;
+	if (c->dirty) {
+		rc = fx_session_reset(c->s);
+		if (rc < 0) {
+			add_session_error(c, "reset", rc);
+			goto report;
+		}
+		c->dirty = 0;
 	}
 	memset(&origin, 0, sizeof origin);
 	origin.input = c->input;
 	origin.case_index = cs->index;
 	origin.line = cs->line;
 	origin.offset = cs->offset;
-	rc = fx_text_assert(c->s, cs->text, cs->len, &origin, NULL);
+	rc = fx_text_assert(c->s, cs->text, cs->len, &origin, &nnew);
+	if (rc == 0 && nnew == 0 && c->quiet)
+		goto report;
+	c->dirty = 1;
 	if (rc < 0)
 		add_session_error(c, "text", rc);
 	if (collect_matches(c) < 0)
@@ -963,14 +1034,60 @@ report:
 		print_case_json(c, cs, diagnosed);
 	else
 		print_case_human(c, cs);
-	/* A log read as it grows (tail -f | fixit diagnose) wants each answer when it is ready. */
-	fflush(stdout);
+	/* On a terminal, each answer as soon as it is ready; into a pipe or file, stdout is
+	 * flushed before each read that may wait instead (diagnose_input). */
+	if (c->tty)
+		fflush(stdout);
 	clear_errors(c);
 	c->cur = NULL;
 	return 0;
 }
 
+/* Whether a session holding only the initial facts concludes nothing when run (see on_case).
+ * Leaves the session to be reset. */
+static void probe_quiet(diag_ctx *c)
+{
+	uint64_t fired = 0;
+	int rc = fx_session_run(c->s, c->limit, &fired);
+
+	c->quiet = (rc == 0 || rc == FX_EHALT) && collect_results(c) == 0 && c->nfi == 0 &&
+	           c->nre == 0;
+	c->nff = c->nfi = c->nrf = c->nre = 0;
+	c->dirty = 1;
+}
+
 /* --- Inputs --------------------------------------------------------------------------------------- */
+
+/* The name cases of this input are reported under, and what its output repeats for each case:
+ * the name escaped for a terminal, and the start of a JSON line. */
+static void set_input(diag_ctx *c, const char *name)
+{
+	size_t col = 0, n;
+	json_t *o;
+	char *d = NULL;
+
+	c->input = name;
+	sb_clear(&c->in_esc);
+	sb_add(&c->in_esc, "", 0);
+	esc_append(&c->in_esc, name, strlen(name), &col);
+	sb_clear(&c->in_json);
+	if (!c->json)
+		return;
+	o = json_object();
+	if (o && json_object_set_new(o, "schema", json_string(SCHEMA)) == 0 &&
+	    json_object_set_new(o, "input", jstr(c, name)) == 0)
+		d = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	n = d ? strlen(d) : 0;
+	/* Without it, each case's object is built in full (print_case_json). */
+	if (n > 1 && d[n - 1] == '}') {
+		sb_add(&c->in_json, d, n - 1);
+		sb_adds(&c->in_json, ",\"case\":");
+	} else {
+		c->in_json.oom = 1;
+	}
+	free(d);
+}
 
 /* One input ("-": standard input) through a fresh reader. read(2) rather than stdio, so that
  * a paste on a terminal is answered at its blank line, not when a buffer fills. */
@@ -980,7 +1097,7 @@ static void diagnose_input(diag_ctx *c, const char *path, fx_read_mode mode, cha
 	fx_reader *r = NULL;
 	ssize_t n;
 
-	c->input = is_stdin ? "<stdin>" : path;
+	set_input(c, is_stdin ? "<stdin>" : path);
 	fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY);
 	if (fd < 0) {
 		cli_error("%s: %s", path, strerror(errno));
@@ -994,6 +1111,9 @@ static void diagnose_input(diag_ctx *c, const char *path, fx_read_mode mode, cha
 		goto done;
 	}
 	for (;;) {
+		/* A log read as it grows (tail -f | fixit diagnose) gets its answers before the
+		 * reader waits for more, one flush a chunk rather than one a case. */
+		fflush(stdout);
 		n = read(fd, buf, READ_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -1156,6 +1276,9 @@ static int stdout_color(void)
 	       !(term && strcmp(term, "dumb") == 0);
 }
 
+/* stdout's buffer when it is not a terminal; static, so it outlives the command. */
+static char out_buf[1 << 18];
+
 int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
 {
 	diag_ctx c;
@@ -1169,6 +1292,11 @@ int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
 	int key, mode_opt = 0, status = CLI_EXIT_OK, rc;
 
 	memset(&c, 0, sizeof c);
+	/* Output of a log is one small write a case: through a large buffer unless a person is
+	 * watching (the first output on stdout comes after this). */
+	c.tty = isatty(STDOUT_FILENO);
+	if (!c.tty)
+		setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);
 	if (!rules || !inputs) {
 		cli_error("out of memory");
 		status = CLI_EXIT_ERROR;
@@ -1232,6 +1360,7 @@ int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
 		goto done;
 	}
 	fx_session_set_warn(c.s, on_warn, &c);
+	probe_quiet(&c);
 	c.color = !c.json && stdout_color();
 	if (ninputs == 0)
 		inputs[ninputs++] = "-";
@@ -1250,6 +1379,8 @@ done:
 	free(c.tmp.p);
 	free(c.line.p);
 	free(c.marks.p);
+	free(c.in_esc.p);
+	free(c.in_json.p);
 	free(buf);
 	free(env_copy);
 	free(env_paths);
