@@ -1376,69 +1376,20 @@ static const char *a_type(fx_type t)
 /* Decimal integer, optionally signed. 1 ok, 0 not an integer, -1 out of range. */
 static int parse_int(const char *s, size_t len, int64_t *out)
 {
-	size_t i = 0;
-	int neg = 0;
-	if (i < len && (s[i] == '+' || s[i] == '-'))
-		neg = s[i++] == '-';
-	if (i == len)
-		return 0;
-	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	int over = 0;
-	for (; i < len; i++) {
-		if (!is_digit((unsigned char)s[i]))
-			return 0;
-		unsigned d = (unsigned)(s[i] - '0');
-		if (v > (lim - d) / 10)
-			over = 1;
-		else
-			v = v * 10 + d;
-	}
-	if (over)
-		return -1;
-	*out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
-	return 1;
+	int r = fx_parse_int(s, len, out);
+	return r == 2 ? -1 : r;
 }
 
 /* A decimal number: [+-] digits [. digits] [e [+-] digits]. 1 ok, 0 not a number, -1 out of
  * range. */
 static int parse_float(loader *ld, const char *s, size_t len, double *out)
 {
-	size_t i = 0, digits = 0;
-	if (i < len && (s[i] == '+' || s[i] == '-'))
-		i++;
-	while (i < len && is_digit((unsigned char)s[i]))
-		i++, digits++;
-	if (!digits)
-		return 0;
-	if (i < len && s[i] == '.') {
-		size_t f = ++i;
-		while (i < len && is_digit((unsigned char)s[i]))
-			i++;
-		if (i == f)
-			return 0;
-	}
-	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-		i++;
-		if (i < len && (s[i] == '+' || s[i] == '-'))
-			i++;
-		size_t e = i;
-		while (i < len && is_digit((unsigned char)s[i]))
-			i++;
-		if (i == e)
-			return 0;
-	}
-	if (i != len)
-		return 0;
-	char *tmp = fx_arena_strndup(&ld->scratch, s, len);
-	if (!tmp) {
+	int r = fx_parse_float(s, len, out);
+	if (r == FX_ENOMEM) {
 		ld->oom = 1;
 		return 0;
 	}
-	double d = strtod(tmp, NULL);
-	if (isinf(d))
-		return -1;
-	*out = d;
-	return 1;
+	return r == 2 ? -1 : r;
 }
 
 static void type_error(loader *ld, fx_pos pos, unsigned span, const char *tname, const char *sname,

@@ -50,7 +50,7 @@ struct fx_text_state {
 	uint32_t *mcall;           /* per pattern: the call its nmatches counts for */
 	uint32_t call;             /* number of the current call (never 0 once scanning) */
 	fx_val *vals;              /* room for the slots of the widest template */
-	fx_buf tmp;                /* a capture as a C string (floats), a warning's message */
+	fx_buf tmp;                /* a warning's message */
 	fx_buf line;               /* the source line quoted by a warning */
 };
 
@@ -204,81 +204,9 @@ static int state_get(fx_session *s, fx_text_state **out)
 
 /* --- converting captures ------------------------------------------------------------------- */
 
-static int is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* A decimal integer, optionally signed: 1, 0 when not one, -1 when out of 64 bits. */
-static int parse_int(const char *t, size_t len, int64_t *out)
-{
-	size_t i = 0;
-	int neg = 0;
-	if (i < len && (t[i] == '+' || t[i] == '-'))
-		neg = t[i++] == '-';
-	if (i == len)
-		return 0;
-	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	int over = 0;
-	for (; i < len; i++) {
-		if (!is_digit((unsigned char)t[i]))
-			return 0;
-		unsigned d = (unsigned)(t[i] - '0');
-		if (over || v > (lim - d) / 10)
-			over = 1;
-		else
-			v = v * 10 + d;
-	}
-	if (over)
-		return -1;
-	*out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
-	return 1;
-}
-
-/* [+-] digits [. digits] [(e|E) [+-] digits]: 1, 0 when not that shape, 2 when it overflows a
- * double, FX_ENOMEM when the copy strtod needs cannot be made. */
-static int parse_float(fx_buf *tmp, const char *t, size_t len, double *out)
-{
-	size_t i = 0, digits = 0;
-	if (i < len && (t[i] == '+' || t[i] == '-'))
-		i++;
-	while (i < len && is_digit((unsigned char)t[i]))
-		i++, digits++;
-	if (!digits)
-		return 0;
-	if (i < len && t[i] == '.') {
-		size_t f = ++i;
-		while (i < len && is_digit((unsigned char)t[i]))
-			i++;
-		if (i == f)
-			return 0;
-	}
-	if (i < len && (t[i] == 'e' || t[i] == 'E')) {
-		i++;
-		if (i < len && (t[i] == '+' || t[i] == '-'))
-			i++;
-		size_t e = i;
-		while (i < len && is_digit((unsigned char)t[i]))
-			i++;
-		if (i == e)
-			return 0;
-	}
-	if (i != len)
-		return 0;
-	fx_buf_clear(tmp);
-	fx_buf_append(tmp, t, len);
-	if (tmp->oom)
-		return FX_ENOMEM;
-	double d = strtod(tmp->data, NULL);
-	if (isinf(d))
-		return 2;
-	*out = d;
-	return 1;
-}
-
 /* The capture t[0, len) as a value of slot type `type`. 0; FX_ETYPE with *why set when it does
  * not convert; FX_ENOMEM. */
-static int convert(fx_session *s, fx_text_state *st, fx_type type, const char *t, size_t len,
+static int convert(fx_session *s, fx_type type, const char *t, size_t len,
                    fx_val *out, const char **why)
 {
 	int r;
@@ -293,7 +221,7 @@ static int convert(fx_session *s, fx_text_state *st, fx_type type, const char *t
 	}
 	case FX_INTEGER: {
 		int64_t i;
-		if ((r = parse_int(t, len, &i)) == 1) {
+		if ((r = fx_parse_int(t, len, &i)) == 1) {
 			*out = fx_val_int(i);
 			return 0;
 		}
@@ -302,7 +230,7 @@ static int convert(fx_session *s, fx_text_state *st, fx_type type, const char *t
 	}
 	case FX_FLOAT: {
 		double d;
-		if ((r = parse_float(&st->tmp, t, len, &d)) == 1) {
+		if ((r = fx_parse_float(t, len, &d)) == 1) {
 			*out = fx_val_float(d);
 			return 0;
 		}
@@ -468,7 +396,7 @@ static int assert_fact(scan_ctx *c, const fx_pattern_def *p, uint32_t k,
 			len = spans[pv->group].end - spans[pv->group].start;
 		}
 		const char *why = NULL;
-		int rc = convert(s, st, td->slots[i].type, t, len, &st->vals[i], &why);
+		int rc = convert(s, td->slots[i].type, t, len, &st->vals[i], &why);
 		if (rc == FX_ETYPE) {
 			if (s->warn) {
 				const char *gname = pv->group < p->ngroups ? p->groups[pv->group] : NULL;

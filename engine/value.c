@@ -540,3 +540,79 @@ const char *fx_strerror(int code)
 	}
 	return "unknown error";
 }
+
+/* --- strict number parsing ------------------------------------------------------------------ */
+
+static int digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+int fx_parse_int(const char *s, size_t len, int64_t *out)
+{
+	size_t i = 0;
+	int neg = 0;
+	if (i < len && (s[i] == '+' || s[i] == '-'))
+		neg = s[i++] == '-';
+	if (i == len)
+		return 0;
+	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	int over = 0;
+	for (; i < len; i++) {
+		if (!digit(s[i]))
+			return 0;
+		unsigned d = (unsigned)(s[i] - '0');
+		if (over || v > (lim - d) / 10)
+			over = 1;
+		else
+			v = v * 10 + d;
+	}
+	if (over)
+		return 2;
+	*out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v) : (int64_t)v;
+	return 1;
+}
+
+int fx_parse_float(const char *s, size_t len, double *out)
+{
+	size_t i = 0, digits = 0;
+	if (i < len && (s[i] == '+' || s[i] == '-'))
+		i++;
+	while (i < len && digit(s[i]))
+		i++, digits++;
+	if (!digits)
+		return 0;
+	if (i < len && s[i] == '.') {
+		size_t f = ++i;
+		while (i < len && digit(s[i]))
+			i++;
+		if (i == f)
+			return 0;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		size_t e = i;
+		while (i < len && digit(s[i]))
+			i++;
+		if (i == e)
+			return 0;
+	}
+	if (i != len)
+		return 0;
+	/* strtod wants a terminated string: copy, on the stack when short. */
+	char stack[128];
+	char *tmp = len < sizeof stack ? stack : malloc(len + 1);
+	if (!tmp)
+		return FX_ENOMEM;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	double d = strtod(tmp, NULL);
+	if (tmp != stack)
+		free(tmp);
+	if (isinf(d))
+		return 2;
+	*out = d;
+	return 1;
+}

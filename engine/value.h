@@ -73,4 +73,10 @@ int fx_val_from_public(fx_atoms *t, const fx_value *in, fx_val *out);
 
 const char *fx_type_name(fx_type t);
 
+/* Strict decimal parsing, shared by rule files and text captures (no spaces, no hex, no inf):
+ * fx_parse_int: [+-]digits; fx_parse_float: [+-]digits[.digits][(e|E)[+-]digits].
+ * 1 parsed, 0 not that shape, 2 out of range (64 bits / a finite double); FX_ENOMEM. */
+int fx_parse_int(const char *s, size_t len, int64_t *out);
+int fx_parse_float(const char *s, size_t len, double *out);
+
 #endif

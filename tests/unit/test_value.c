@@ -346,6 +346,34 @@ static void test_buf_and_vec(void **state)
 	fx_vec_dispose(&v);
 }
 
+
+/* The strict number parsers shared by rule files and text captures. */
+static void test_parse_numbers(void **state)
+{
+	(void)state;
+	int64_t i = 0;
+	double d = 0;
+	assert_int_equal(fx_parse_int("-42", 3, &i), 1);
+	assert_int_equal(i, -42);
+	assert_int_equal(fx_parse_int("9223372036854775807", 19, &i), 1);
+	assert_int_equal(i, INT64_MAX);
+	assert_int_equal(fx_parse_int("-9223372036854775808", 20, &i), 1);
+	assert_int_equal(i, INT64_MIN);
+	assert_int_equal(fx_parse_int("9223372036854775808", 19, &i), 2);
+	assert_int_equal(fx_parse_int("12a", 3, &i), 0);
+	assert_int_equal(fx_parse_int("-", 1, &i), 0);
+	assert_int_equal(fx_parse_int(" 1", 2, &i), 0);
+	assert_int_equal(fx_parse_float("1.5e3", 5, &d), 1);
+	assert_true(d == 1500.0);
+	assert_int_equal(fx_parse_float("1e999", 5, &d), 2);
+	assert_int_equal(fx_parse_float(".5", 2, &d), 0);
+	assert_int_equal(fx_parse_float("1.", 2, &d), 0);
+	assert_int_equal(fx_parse_float("inf", 3, &d), 0);
+	/* not NUL-terminated: only len bytes count */
+	assert_int_equal(fx_parse_float("2.25xyz", 4, &d), 1);
+	assert_true(d == 2.25);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_public_conversions),
 		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_buf_and_vec),
+		cmocka_unit_test(test_parse_numbers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
