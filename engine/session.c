@@ -865,6 +865,24 @@ static int api_error(fx_session *s, int code, const char *what, const char *arg)
 	return code;
 }
 
+/* Public slot names and values into vals (the template's slot order), coerced to slot types. */
+static int set_named(fx_session *s, const fx_template_def *td, const char *const *slots,
+                     const fx_value *values, size_t n, fx_val *vals)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		long sl = slots[i] ? find_slot(td, slots[i], strlen(slots[i])) : -1;
+		fx_val v;
+		if (sl < 0)
+			rc = api_error(s, FX_ENOTFOUND, "no slot named", slots[i] ? slots[i] : "(null)");
+		else if (fx_val_from_public(&s->atoms, &values[i], &v) != 0)
+			rc = FX_ENOMEM;
+		else if (coerce(s, td->slots[sl].type, v, &vals[sl]) != 0)
+			rc = api_error(s, FX_ETYPE, "value of the wrong type for slot", slots[i]);
+	}
+	return rc;
+}
+
 int fx_session_assert(fx_session *s, const char *tmpl, const char *const *slots,
                       const fx_value *values, size_t n, uint64_t *id)
 {
@@ -881,16 +899,7 @@ int fx_session_assert(fx_session *s, const char *tmpl, const char *const *slots,
 	int rc = 0;
 	for (uint32_t i = 0; i < td->nslots; i++)
 		vals[i] = td->slots[i].dflt;
-	for (size_t i = 0; i < n && !rc; i++) {
-		long sl = slots[i] ? find_slot(td, slots[i], strlen(slots[i])) : -1;
-		fx_val v;
-		if (sl < 0)
-			rc = api_error(s, FX_ENOTFOUND, "no slot named", slots[i] ? slots[i] : "(null)");
-		else if (fx_val_from_public(&s->atoms, &values[i], &v) != 0)
-			rc = FX_ENOMEM;
-		else if (coerce(s, td->slots[sl].type, v, &vals[sl]) != 0)
-			rc = api_error(s, FX_ETYPE, "value of the wrong type for slot", slots[i]);
-	}
+	rc = set_named(s, td, slots, values, n, vals);
 	fx_fact *f = NULL;
 	if (!rc) {
 		rc = assert_values(s, (uint32_t)t, vals, &f, 0, NULL);
@@ -943,16 +952,7 @@ int fx_session_modify(fx_session *s, uint64_t id, const char *const *slots,
 		return FX_ENOMEM;
 	memcpy(vals, f->slots, td->nslots * sizeof *vals);
 	int rc = 0;
-	for (size_t i = 0; i < n && !rc; i++) {
-		long sl = slots[i] ? find_slot(td, slots[i], strlen(slots[i])) : -1;
-		fx_val v;
-		if (sl < 0)
-			rc = api_error(s, FX_ENOTFOUND, "no slot named", slots[i] ? slots[i] : "(null)");
-		else if (fx_val_from_public(&s->atoms, &values[i], &v) != 0)
-			rc = FX_ENOMEM;
-		else if (coerce(s, td->slots[sl].type, v, &vals[sl]) != 0)
-			rc = api_error(s, FX_ETYPE, "value of the wrong type for slot", slots[i]);
-	}
+	rc = set_named(s, td, slots, values, n, vals);
 	if (!rc)
 		rc = modify_fact(s, f, vals);
 	if (vals != stackv)
