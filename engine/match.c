@@ -1,46 +1,81 @@
 /* match.c: the text matcher. Runs a knowledge base's hundreds of `patterns:` regexes over a
- * pasted message or gigabytes of logs, reporting every PCRE2 match with its captures. The only
- * file that includes hs.h: Vectorscan serves as a prefilter; PCRE2 (regex.c) decides.
+ * pasted message or gigabytes of logs and reports every PCRE2 match with its captures. The only
+ * file that includes hs.h: Vectorscan finds where matches may start; PCRE2 (regex.c) decides.
  *
  * Why two engines. PCRE2 alone costs one pass over the text per pattern: fine for a pasted
  * message, hopeless for 1,000 patterns over a big log where 0.3% of the lines match anything.
- * Vectorscan reads the text once for all patterns, but it has neither captures nor PCRE2's
- * leftmost-first semantics, and refuses some constructs. So each pattern is compiled by
- * Vectorscan in prefilter mode (HS_FLAG_PREFILTER: it accepts more constructs by matching a
- * superset of the pattern's language) and PCRE2 is asked to look only where Vectorscan saw a
- * possible match. Patterns Vectorscan cannot take even so, or that might match the empty
- * string, are simply searched by PCRE2 over the whole text, as without a prefilter.
+ * Vectorscan reads the text once for all patterns but has neither captures nor PCRE2's
+ * leftmost-first semantics. So Vectorscan only says where to look, and PCRE2 searches there.
  *
- * Where to look. Vectorscan reports the end offset of every possible match (we do not ask for
- * HS_FLAG_SINGLEMATCH: "pattern p may match somewhere in these 50 MB" would leave PCRE2 a full
- * pass; the ends say where). For each pattern the ends are gathered into sorted, disjoint
- * intervals [a, b] (ends closer than a gap are merged, and the gap grows when a pattern fires
- * often, which bounds the memory). Every real PCRE2 match ends inside some interval, since the
- * prefilter's language contains the pattern's. A match ending in [a, b] starts at or before b,
- * and at or after a - W when Vectorscan bounds the prefilter's match length by W, and after the
- * last newline before a when the pattern can never consume a newline ("line-local", decided
- * conservatively from the regex text). So to find a pattern's next match from offset pos,
- * PCRE2 searches the whole subject from max(pos, a - W, line start) with its start limited to
- * b (pcre2_set_offset_limit), for the first interval with b >= pos: no real match can start
- * earlier (it would end in an interval at or after this one, whose bounds are larger), so the
- * match PCRE2 finds is the one an unrestricted search from pos would find. PCRE2 always sees
- * the whole subject, so anchors, lookbehinds and \b behave exactly as without the prefilter.
- * When nothing is found, pos moves past b. Patterns with (*VERBS) or \G depend on where a
- * search starts, so they never take part in the prefilter.
+ * Atoms, not regexes. The obvious plan, each regex compiled by Vectorscan in prefilter mode,
+ * failed on the Vectorscan we build against (Debian 12's 5.4.9): in databases of a few
+ * hundred generated regexes it silently lost matches (reduced cases: nine prefilter-mode
+ * regexes that hide `reset.*?\d{1,4} `'s match in "reset:Controller process:17973 s"; an
+ * HS_FLAG_SOM_LEFTMOST `is\w+\W` that hides caseless `I/O.*is`'s), and its block mode aborts
+ * the process (an unconditional snprintf into a 255-byte buffer, fixed upstream in PR #392) on
+ * texts over 255 bytes for regexes given a reverse "double vermicelli" accelerator. A lost
+ * candidate is a lost fact, so, as YARA does, we give Vectorscan literals only: "atoms", byte
+ * strings that every match contains, at a known distance [dmin, dmax] from the match start.
+ * Literal databases run Vectorscan's simplest, most used code, compile in milliseconds (full
+ * regexes: 1-3 ms each), and pass our differential fuzzing (over a million generated regexes,
+ * results equal to PCRE2's alone); we build them in vectored mode, which runs the streaming
+ * engine and never that block-mode path.
+ *
+ * Atoms and covers. A recursive-descent reader of the regex (below) measures the bytes every
+ * path matches and collects runs of literal bytes. Each top-level branch offers "covers", sets
+ * of atoms one of which every match of the branch holds: a run at branch level (its longest,
+ * and for a regex that is not line-local its longest at a bounded distance), or one run from
+ * each alternative of an alternation group. A branch without one leaves the regex to be
+ * searched everywhere, as do constructs the reader does not know (conditionals, recursion,
+ * extended mode, ...) and those that make a search depend on where it starts ((*VERBS), \G,
+ * \K). Atoms equal in bytes are one Vectorscan literal; equal also in distances and
+ * line-locality they are one "window class", computed once for all its patterns (logs repeat
+ * a few subsystem names that many regexes start with).
+ *
+ * Where to look. An atom found at offset q means a match may start in [q - dmax, q - dmin];
+ * when the regex can never match a newline ("line-local", decided conservatively from its
+ * text), not before the line of q either. A class's windows are merged into sorted, disjoint
+ * intervals (closer than a gap merge too). Every real match starts inside one of those of its
+ * cover. To find a pattern's next match from offset pos, PCRE2 searches the whole subject from
+ * max(pos, L) with its start limited to U (pcre2_set_offset_limit), [L, U] the first interval
+ * with U >= pos: no match starts in [pos, L), so what PCRE2 finds is what an unrestricted
+ * search from pos would find. PCRE2 always sees the whole subject, so anchors, lookbehinds and
+ * \b behave exactly as without the prefilter. If nothing is found, pos moves past U.
+ *
+ * Choosing per text. A cover is only as good as its atoms are rare in this text, which the
+ * build cannot know. The first Vectorscan pass counts every class's occurrences, recording the
+ * windows of at most FIRST_PASS_CAP a class (all of a class that is some branch's only cover);
+ * each branch then takes its cheapest cover by a rough cost (a PCRE2 call per window, a byte
+ * per start tried), a branch with a cover never seen cannot match, and a pattern none of whose
+ * branches can match is skipped. Chosen classes that overflowed the first pass are recorded by
+ * a second pass; one with over a window every 512 bytes is not worth it and leaves its pattern
+ * to be searched everywhere.
  *
  * Order. Each pattern yields its matches in start order, one pending match per pattern; a
  * binary heap keyed by (start, pattern index) merges them, so memory does not grow with the
  * number of matches and the callback may stop the scan at any point.
  *
- * When. Building the database is the expensive part (see the figures), so by default it is
- * built once the matcher has scanned FX_MATCH_AUTO_BYTES: below that a PCRE2 pass per pattern
- * costs less. A pasted message is then matched by PCRE2 alone, instantly, and a log file pays
- * the build once. The build happens under a mutex inside a scan; other threads keep scanning
- * without the prefilter until it is ready.
+ * When. By default the database is built once the matcher has scanned FX_MATCH_AUTO_BYTES
+ * (all threads together): below that one PCRE2 pass per pattern costs less than the build, and
+ * both grow with the number of patterns. The build happens under a mutex inside a scan; other
+ * threads keep scanning without the prefilter until it is ready.
  *
- * Costs: collection O(len + reports); confirmation per pattern O(sum of its windows), plus for
- * a pattern neither bounded nor line-local (say `error:\s+(.*)`, since \s matches a newline)
- * a start-position scan from each interval back to the previous one; merging O(matches log n).
+ * Measured (bench/match-bench.c: generated device-log regexes, each with a matching sample; a
+ * 50 MB log of which 0.3% of the lines are samples; one core of a shared machine, so +-30%
+ * from run to run; MB/s):
+ *   patterns  build: PCRE2 alone, with atoms   whole text: atoms, PCRE2   line by line:
+ *                                                                         atoms, PCRE2
+ *       50        1.1 ms, 2.2 ms                    430, 208                 349, 29
+ *      200        3.2 ms, 8.4 ms                    280, 44                  288, 5.2
+ *     1000       15.2 ms, 20.2 ms                    99, 8.3                 144, 0.5
+ * One 60-byte message: 1.0/1.1/1.1 us with atoms, 2.6/12/166 us with PCRE2 alone. Vectorscan
+ * regex databases, for comparison, took 0.2/0.45/1.9 s to build.
+ *
+ * Costs: Vectorscan O(len + atom occurrences), once or twice; PCRE2 over the chosen windows;
+ * merging O(matches log n). The slow case left: a regex that is not line-local (\s matches a
+ * newline) whose atoms are all either frequent or at an unbounded distance, such as
+ * `md\s+(\S+) failed` in a log full of "failed": PCRE2 then searches each window from the
+ * previous one on.
  */
 #include "match.h"
 
@@ -57,50 +92,94 @@
 #include "fixit.h"
 #include "regex.h"
 
+/* Shorter atoms occur too often in logs to narrow anything. */
+#define MIN_ATOM 3
+/* Runs a top-level branch offers as covers by themselves, longest first (plus its longest at
+ * a bounded distance); more would let a scan choose better but cost a count each. */
+#define ATOMS_PER_BRANCH 1
+/* An alternation group with more alternatives offers no cover. */
+#define MAX_ALTS 16
 /* After this many limit hits in one text a pattern gives up on that text: each costs up to
  * PCRE2's match limit. */
 #define MAX_LIMIT_HITS 16
-/* Candidate ends this close to a pattern's open interval join it; the gap grows 4x each time
- * the pattern's interval count reaches a power of two from GAP_GROW_AT on. */
+/* A start interval this close to a class's open one joins it; the gap doubles each time the
+ * class's interval count reaches a power of two from GAP_GROW_AT on (wider windows cost PCRE2
+ * time, so not sooner). */
 #define INITIAL_GAP 128
-#define GAP_GROW_AT 1024
-/* A failed whole-database compile names the pattern at fault; we drop it and retry this often. */
-#define MAX_HS_RETRIES 8
+#define GAP_GROW_AT 65536
+/* The first Vectorscan pass records this many intervals a class and then only counts: most
+ * classes have fewer; a frequent one is recorded in full by a second pass if it is chosen. */
+#define FIRST_PASS_CAP 256
+#define UNBOUNDED SIZE_MAX
 #define NONE SIZE_MAX
 
 enum { PF_NONE, PF_READY, PF_FAILED };
 
+/* A literal every match of a top-level branch of a pattern contains (or, with the other atoms
+ * of its cover, one of which it contains), starting dmin to dmax bytes after the match start.
+ * A branch may offer several covers, each enough: a scan uses the cheapest in that text. */
+struct atom {
+	char *text;                /* len bytes, may hold NUL */
+	size_t len;
+	size_t dmin, dmax;         /* dmax UNBOUNDED when unknown */
+	uint32_t pat;
+	uint32_t branch;           /* top-level branch of the regex */
+	uint32_t cover;            /* atoms of one cover (same branch) are alternatives: every
+	                            * match of the branch holds one of them */
+	uint32_t var;              /* its window class */
+	unsigned char caseless;    /* the regex may fold case: so must Vectorscan */
+};
+
+/* Atoms shared: a literal is looked for once (its index is its Vectorscan id), and the
+ * windows of a class (literal, distances, line-locality) are computed once for all the
+ * patterns that use it: logs repeat a few subsystem names that many regexes start with. */
+struct lit {
+	const char *text;          /* an atom's text */
+	size_t len;
+	uint32_t var0, var1;       /* its classes: vars[var0, var1) */
+	unsigned char caseless;
+};
+
+struct var {
+	size_t dmin, dmax, len;    /* as in struct atom; len of the literal */
+	uint32_t user0, user1;     /* the patterns using it: users[user0, user1) */
+	unsigned char line_local;
+	unsigned char sole;        /* in the only cover of some branch: always used if seen, so
+	                            * recorded in full by the first pass */
+};
+
 struct pat {
 	fx_regex *re;              /* compiled with FX_RE_START_LIMIT */
-	char *src;                 /* the regex, NUL-terminated (Vectorscan wants C strings) */
-	size_t len;                /* its length in bytes; may hold NULs */
-	unsigned flags;            /* FX_RE_* */
 	uint32_t ngroups;          /* capture groups, not counting the whole match */
 	const char **names;        /* ngroups + 1 names, [0] and unnamed ones NULL; point into re */
 	size_t span_off;           /* where its pending match lives in a scratch's spans */
-	unsigned char windowed;    /* no (*VERB) nor \G: a search may begin anywhere */
 	unsigned char line_local;  /* a match can never contain a newline byte */
+	size_t atom0, atom1;       /* its atoms: atoms[atom0, atom1), by branch; none: searched
+	                            * everywhere */
 };
 
-/* What the lazily built prefilter adds. Written once under lock, before state turns ready. */
+/* What the lazily built database adds. Written once under lock, before state turns ready. */
 struct prefilter {
 	pthread_mutex_t lock;      /* held while building */
 	atomic_int state;          /* PF_*; read with acquire, written with release */
 	atomic_size_t scanned;     /* bytes scanned so far, for FX_MATCH_PREFILTER_AUTO */
-	hs_database_t *db;         /* block mode; expression id = pattern index */
-	unsigned char *in_db;      /* per pattern: 1 when in db (its matches end in candidates) */
-	unsigned *width;           /* per pattern: max match length, UINT_MAX when unbounded */
-	uint32_t *always;          /* the patterns not in db, searched by PCRE2 in every scan */
-	size_t nalways;
-	size_t prefiltered;        /* patterns in db */
-	size_t bounded;            /* of which width < UINT_MAX */
-	size_t som;                /* of which compiled exactly, with start offsets */
+	hs_database_t *db;         /* literal database, vectored mode; expression id: index in
+	                            * m->lits */
 	double build_seconds;
 };
 
 struct fx_matcher {
 	struct pat *pats;
 	size_t n;
+	struct atom *atoms;        /* the atoms of all patterns, natoms of them */
+	size_t natoms;
+	struct lit *lits;          /* distinct literals, nlits of them */
+	size_t nlits;
+	struct var *vars;          /* distinct window classes, nvars of them */
+	size_t nvars;
+	uint32_t *users;           /* patterns by class, see struct var */
+	uint32_t *always;          /* the patterns without atoms, searched in every scan */
+	size_t nalways;
 	size_t nspans;             /* sum over patterns of 2 * (ngroups + 1) */
 	size_t max_groups;
 	size_t line_local;         /* patterns with line_local set */
@@ -109,24 +188,41 @@ struct fx_matcher {
 	struct prefilter *pf;      /* mutable state behind a const matcher */
 };
 
-/* Candidate ends a..b of one pattern; no match ending there starts before s (0 when unknown). */
+/* Offsets [a, b] where a match may start, by the occurrences of window class `var`. */
 struct cand {
 	size_t a, b;
-	size_t s;
-	uint32_t pat;
+	uint32_t var;
+	uint32_t pass;             /* the Vectorscan pass that found it */
+};
+
+/* Per window class, while collecting; valid when gen is the scratch's gen. */
+struct astate {
+	size_t open;               /* its interval in cands being extended */
+	size_t ncand;              /* its intervals so far (in the current pass) */
+	size_t gap;                /* the merge distance */
+	size_t hits;               /* occurrences of its literal (first pass) */
+	size_t last;               /* the last interval's end (first pass) */
+	size_t first, count;       /* at the end, its intervals: sorted[first, first + count) */
+	double cost;               /* estimated PCRE2 work over its windows */
+	unsigned gen;
+	unsigned char overflow;    /* first pass: more than FIRST_PASS_CAP intervals, the rest
+	                            * only counted */
+	unsigned char want;        /* overflowed but chosen: recorded in full by a second pass */
+	unsigned char saturated;   /* recorded in full but past the cap: unusable */
 };
 
 struct pstate {
 	size_t pos;                /* the next match starts here or later */
-	size_t ci, cend;           /* its candidate intervals still ahead: sorted[ci, cend) */
-	size_t open;               /* collecting: its interval in cands being extended, or NONE */
-	size_t ncand;              /* collecting: its intervals so far */
-	size_t gap;                /* collecting: the merge distance */
+	const struct cand *iv;     /* its intervals, iv[ci, cend) still ahead; NULL (a chosen
+	                            * class saturated): searched everywhere */
+	size_t ci, cend;
 	size_t found;              /* matches reported */
 	unsigned hits;             /* PCRE2 limit hits */
-	unsigned gen;              /* collecting: the scan that last reported it (see touched) */
+	unsigned gen;              /* collecting: the scan that last saw one of its atoms */
+	size_t ch0, nch;           /* collecting: the classes chosen for it, sc->chosen[ch0,
+	                            * ch0 + nch) */
 	unsigned char empty;       /* the last match was empty and ended at pos */
-	unsigned char restricted;  /* search only candidate windows */
+	unsigned char restricted;  /* search only inside its intervals */
 };
 
 struct fx_match_scratch {
@@ -138,16 +234,31 @@ struct fx_match_scratch {
 	struct pstate *ps;         /* one per pattern */
 	uint32_t *heap;            /* patterns with a pending match, min-heap on (start, index) */
 	size_t nheap;
+	struct astate *as;         /* one per window class */
 	struct cand *cands;        /* collected intervals in report order */
 	size_t ncands, capcands;
-	struct cand *sorted;       /* the same grouped by pattern, sorted and disjoint */
+	struct cand *sorted;       /* the same grouped by class, each sorted and disjoint */
 	size_t capsorted;
-	uint32_t *touched;         /* patterns with candidates in this scan, ntouched of them; a
-	                            * pattern's collecting fields are valid when its gen == gen,
-	                            * so a scan costs nothing for the patterns it does not touch */
+	struct cand *merged;       /* patterns with several chosen classes: their intervals */
+	size_t capmerged;
+	uint32_t *tvars;           /* classes seen in this scan, ntvars of them */
+	size_t ntvars;
+	size_t cap;                /* collecting: intervals a wanted class may have */
+	size_t budget;             /* collecting: intervals all classes may still add, which
+	                            * bounds the memory (past it, classes with few still may) */
+	uint32_t pass;             /* collecting: 1, or 2 for the wanted classes */
+	uint32_t *chosen;          /* per touched pattern, the classes serving it: chosen[ch0,
+	                            * ch0 + nch) of its pstate; capchosen of room */
+	size_t nchosen, capchosen;
+	uint32_t *touched;         /* patterns that may match in this scan, ntouched of them;
+	                            * gen marks what a scan saw, so it costs nothing for the
+	                            * patterns and classes it does not see */
 	size_t ntouched;
 	unsigned gen;
-	int oom;                   /* an allocation failed during collection */
+	fx_match_scan_stats last;  /* what the last scan did */
+	const char *text;          /* collecting: the text scanned */
+	size_t ls_q, ls_val;       /* collecting: the line of offset ls_q starts at ls_val */
+	int oom;                   /* collecting: an allocation failed */
 };
 
 /* Everything one scan needs, passed around instead of a long argument list. */
@@ -168,28 +279,42 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* ============================================================================================
- * Reading the regex text
- * ========================================================================================== */
-
-/* Could a search starting elsewhere than at pos change what PCRE2 finds? (*COMMIT), (*SKIP),
- * (*PRUNE) make a failure at one start abort the whole search, \G anchors at the start offset,
- * and (*CR)-style settings change what a newline is. Conservative: any "(*" or "\G". */
-static int start_sensitive(const char *p, size_t len)
+static size_t add_sat(size_t a, size_t b)
 {
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (p[i] == '(' && p[i + 1] == '*')
-			return 1;
-		if (p[i] == '\\' && p[i + 1] == 'G')
-			return 1;
-	}
-	return 0;
+	return a > UNBOUNDED - b ? UNBOUNDED : a + b;
+}
+
+static size_t mul_sat(size_t a, size_t b)
+{
+	if (a == 0 || b == 0)
+		return 0;
+	return a > UNBOUNDED / b ? UNBOUNDED : a * b;
+}
+
+static int is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
 }
 
 static int is_alnum(unsigned char c)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
+
+static int hex_value(unsigned char c)
+{
+	if (is_digit(c))
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* ============================================================================================
+ * Reading the regex text: line-locality
+ * ========================================================================================== */
 
 /* Skips \Q...\E from i (at the Q); returns the index after it. */
 static size_t skip_quote(const char *p, size_t len, size_t i)
@@ -291,150 +416,693 @@ static int line_local(const char *p, size_t len, unsigned flags)
 }
 
 /* ============================================================================================
- * The prefilter
+ * Reading the regex text: atoms
+ *
+ * A recursive-descent reader of PCRE2 syntax that tracks, through each top-level branch, the
+ * minimum and maximum number of bytes matched so far, and collects the runs of literal bytes
+ * that every match of the branch must contain: those at branch level and inside groups that
+ * are matched exactly once with a single alternative, and, one level deep, those of each
+ * alternative of a group matched exactly once, one of which must be there (the group records
+ * how many alternatives it had in nalt, its runs which one they are in). It knows just enough
+ * syntax to measure
+ * widths; on anything it does not know (conditionals, recursion, \K, (*VERBS), extended mode,
+ * odd quantifiers) it gives up and the pattern gets no atom, which costs speed, never matches.
  * ========================================================================================== */
 
-/* May Vectorscan see this pattern? Not when a search's start matters, not with a NUL (it takes
- * C strings), and not extended with bytes >= 0x80 (PCRE2 may skip 0x85 as white space). */
-static int hs_eligible(const struct pat *pt)
+struct run {
+	size_t dmin, dmax;         /* width matched before the run */
+	size_t off, len;           /* its bytes in reader.lit */
+	size_t branch;             /* top-level branch */
+	uint32_t disj, alt;        /* disj 0: required in its branch; otherwise alternative alt
+	                            * of alternation group disj, one of which is required */
+};
+
+struct reader {
+	const char *p;
+	size_t len, i;
+	int caseless;              /* some part of the regex may fold case */
+	int bail;                  /* a construct we do not understand */
+	size_t branch;             /* current top-level branch */
+	/* the literal run being read: open when open_run is set */
+	int open_run;
+	struct run cur;
+	/* the alternation group being read (0: none) and which alternative */
+	uint32_t cur_disj, cur_alt;
+	/* collected runs and their bytes */
+	struct run *runs;
+	size_t nruns, capruns;
+	char *lit;
+	size_t nlit, caplit;
+	/* alternatives of each alternation group whose runs were kept, by group number */
+	uint32_t *nalt;
+	size_t ndisj, capdisj;
+};
+
+static void lit_byte(struct reader *r, unsigned char c, size_t dmin, size_t dmax)
 {
-	if (!pt->windowed || strlen(pt->src) != pt->len)
+	if (!r->open_run) {
+		r->open_run = 1;
+		r->cur = (struct run){dmin, dmax, r->nlit, 0, r->branch, r->cur_disj, r->cur_alt};
+	}
+	if (r->nlit == r->caplit) {
+		size_t cap = r->caplit ? 2 * r->caplit : 64;
+		char *nl = realloc(r->lit, cap);
+		if (!nl) {
+			r->bail = 1;
+			return;
+		}
+		r->lit = nl;
+		r->caplit = cap;
+	}
+	r->lit[r->nlit++] = (char)c;
+	r->cur.len++;
+}
+
+static void close_run(struct reader *r)
+{
+	if (!r->open_run)
+		return;
+	r->open_run = 0;
+	if (r->nruns == r->capruns) {
+		size_t cap = r->capruns ? 2 * r->capruns : 16;
+		struct run *nr = realloc(r->runs, cap * sizeof *nr);
+		if (!nr) {
+			r->bail = 1;
+			return;
+		}
+		r->runs = nr;
+		r->capruns = cap;
+	}
+	r->runs[r->nruns++] = r->cur;
+}
+
+/* A quantifier at r->i, if any: 1 with its bounds (hi UNBOUNDED for none), consumed with
+ * its lazy/possessive suffix; 0 when there is none; bail when unsure. */
+static int quantifier(struct reader *r, size_t *lo, size_t *hi)
+{
+	const char *p = r->p;
+	size_t i = r->i;
+	if (i >= r->len)
 		return 0;
-	if (pt->flags & FX_RE_EXTENDED)
-		for (size_t i = 0; i < pt->len; i++)
-			if ((unsigned char)pt->src[i] >= 0x80)
-				return 0;
+	if (p[i] == '*' || p[i] == '+' || p[i] == '?') {
+		*lo = p[i] == '+';
+		*hi = p[i] == '?' ? 1 : UNBOUNDED;
+		i++;
+	} else if (p[i] == '{') {
+		/* {n}, {n,}, {n,m}; "{,m}" changed meaning across PCRE2 versions: give up. A '{'
+		 * not followed by a digit or comma is a literal. */
+		if (i + 1 < r->len && p[i + 1] == ',') {
+			r->bail = 1;
+			return 0;
+		}
+		if (i + 1 >= r->len || !is_digit((unsigned char)p[i + 1]))
+			return 0;
+		size_t j = i + 1, a = 0, b;
+		while (j < r->len && is_digit((unsigned char)p[j]) && a < 100000)
+			a = a * 10 + (size_t)(p[j++] - '0');
+		b = a;
+		if (j < r->len && p[j] == ',') {
+			j++;
+			if (j < r->len && is_digit((unsigned char)p[j])) {
+				b = 0;
+				while (j < r->len && is_digit((unsigned char)p[j]) && b < 100000)
+					b = b * 10 + (size_t)(p[j++] - '0');
+			} else {
+				b = UNBOUNDED;
+			}
+		}
+		if (j >= r->len || p[j] != '}') {
+			r->bail = 1;
+			return 0;
+		}
+		*lo = a;
+		*hi = b;
+		i = j + 1;
+	} else {
+		return 0;
+	}
+	if (i < r->len && (p[i] == '?' || p[i] == '+'))
+		i++;
+	r->i = i;
 	return 1;
 }
 
-/* Builds the database of every pattern Vectorscan accepts in prefilter mode and that cannot
- * match the empty string, then publishes it (state PF_READY), or marks the prefilter PF_FAILED
- * when none can be built. FX_ENOMEM leaves the state as it was. Called with pf->lock held. */
+static void read_alt(struct reader *r, int top, size_t dmin, size_t dmax, size_t *wmin,
+                     size_t *wmax, size_t *nbranches);
+
+/* One character class from r->i (at '['); always one byte wide. */
+static void read_class(struct reader *r)
+{
+	size_t i = r->i + 1;
+	const char *p = r->p;
+	if (i < r->len && p[i] == '^')
+		i++;
+	if (i < r->len && p[i] == ']')
+		i++;
+	while (i < r->len && p[i] != ']') {
+		if (p[i] == '[' && i + 1 < r->len && (p[i + 1] == ':' || p[i + 1] == '.' ||
+		                                      p[i + 1] == '=')) {
+			char end = p[i + 1];
+			size_t k = i + 2;
+			while (k + 1 < r->len && !(p[k] == end && p[k + 1] == ']'))
+				k++;
+			if (k + 1 >= r->len) {
+				r->bail = 1;
+				return;
+			}
+			i = k + 2;
+		} else if (p[i] == '\\' && i + 1 < r->len) {
+			i = p[i + 1] == 'Q' ? skip_quote(p, r->len, i + 1) : i + 2;
+		} else {
+			i++;
+		}
+	}
+	if (i >= r->len)
+		r->bail = 1;
+	r->i = i + 1;
+}
+
+/* An escape from r->i (at '\'). Sets *lit to the byte for a literal escape (returning 1), or
+ * the width for the others (returning 0); \Q...\E runs are read here too (returning 2). */
+static int read_escape(struct reader *r, int *lit, size_t *wmin, size_t *wmax, size_t dmin,
+                       size_t dmax)
+{
+	const char *p = r->p;
+	size_t i = r->i + 1;
+	if (i >= r->len) {
+		r->bail = 1;
+		return 0;
+	}
+	unsigned char e = (unsigned char)p[i];
+	r->i = i + 1;
+	*wmin = *wmax = 1;
+	if (!is_alnum(e)) {
+		*lit = e;
+		return 1;
+	}
+	switch (e) {
+	case 'a': *lit = 7; return 1;
+	case 'e': *lit = 27; return 1;
+	case 'f': *lit = 12; return 1;
+	case 'n': *lit = 10; return 1;
+	case 'r': *lit = 13; return 1;
+	case 't': *lit = 9; return 1;
+	case 'x': {
+		int v = 0, n = 0;
+		if (r->i < r->len && p[r->i] == '{') {
+			size_t j = r->i + 1;
+			while (j < r->len && hex_value((unsigned char)p[j]) >= 0 && v < 256)
+				v = v * 16 + hex_value((unsigned char)p[j++]), n++;
+			if (j >= r->len || p[j] != '}' || n == 0 || v > 255) {
+				r->bail = 1;
+				return 0;
+			}
+			r->i = j + 1;
+		} else {
+			while (n < 2 && r->i < r->len && hex_value((unsigned char)p[r->i]) >= 0)
+				v = v * 16 + hex_value((unsigned char)p[r->i++]), n++;
+			if (n == 0) { /* "\x" alone: not worth knowing what it means */
+				r->bail = 1;
+				return 0;
+			}
+		}
+		*lit = v;
+		return 1;
+	}
+	case 'Q': {
+		/* A quantifier after \E would take only the last quoted byte: give up then. */
+		size_t j = r->i;
+		while (j < r->len && !(p[j] == '\\' && j + 1 < r->len && p[j + 1] == 'E')) {
+			lit_byte(r, (unsigned char)p[j], dmin, dmax);
+			dmin = add_sat(dmin, 1);
+			dmax = add_sat(dmax, 1);
+			j++;
+		}
+		r->i = j < r->len ? j + 2 : r->len;
+		if (r->i < r->len && strchr("*+?{", p[r->i]))
+			r->bail = 1;
+		*wmin = *wmax = j - i - 1;
+		return 2;
+	}
+	case 'E':
+		*wmin = *wmax = 0;
+		return 0;
+	case 'b': case 'B': case 'A': case 'z': case 'Z':
+		*wmin = *wmax = 0;
+		return 0;
+	case 'd': case 'D': case 'w': case 'W': case 's': case 'S':
+	case 'h': case 'H': case 'v': case 'V': case 'C':
+		return 0;
+	case 'N':
+		if (r->i < r->len && p[r->i] == '{')
+			r->bail = 1;
+		return 0;
+	case 'R':
+		*wmax = 2;
+		return 0;
+	case 'X':
+		*wmax = UNBOUNDED;
+		return 0;
+	case 'p': case 'P':
+		if (r->i < r->len && p[r->i] == '{') {
+			while (r->i < r->len && p[r->i] != '}')
+				r->i++;
+			if (r->i >= r->len)
+				r->bail = 1;
+			r->i++;
+		} else if (r->i < r->len) {
+			r->i++;
+		} else {
+			r->bail = 1;
+		}
+		return 0;
+	case 'g': case 'k': {
+		/* Back references: anything from nothing up. \g<..> and \g'..' are subroutine
+		 * calls, which we do not follow. */
+		*wmin = 0;
+		*wmax = UNBOUNDED;
+		if (r->i >= r->len) {
+			r->bail = 1;
+			return 0;
+		}
+		char o = p[r->i];
+		if (e == 'g' && (o == '<' || o == '\'')) {
+			r->bail = 1;
+			return 0;
+		}
+		if (o == '{' || o == '<' || o == '\'') {
+			char c = o == '{' ? '}' : o == '<' ? '>' : '\'';
+			while (r->i < r->len && p[r->i] != c)
+				r->i++;
+			if (r->i >= r->len)
+				r->bail = 1;
+			r->i++;
+		} else if (e == 'g') {
+			if (p[r->i] == '+' || p[r->i] == '-')
+				r->i++;
+			while (r->i < r->len && is_digit((unsigned char)p[r->i]))
+				r->i++;
+		} else {
+			r->bail = 1;
+		}
+		return 0;
+	}
+	default:
+		if (is_digit(e) && e != '0') {
+			/* A back reference, or an octal byte: in any case within [0, inf). */
+			while (r->i < r->len && is_digit((unsigned char)p[r->i]))
+				r->i++;
+			*wmin = 0;
+			*wmax = UNBOUNDED;
+			return 0;
+		}
+		/* \0 octal, \c, \o, \K, \G, \u, ...: not worth it. */
+		r->bail = 1;
+		return 0;
+	}
+}
+
+/* A group from r->i (at '('), its quantifier included. */
+static void read_group(struct reader *r, size_t dmin, size_t dmax, size_t *wmin, size_t *wmax)
+{
+	const char *p = r->p;
+	size_t i = r->i + 1;
+	int look = 0;
+	*wmin = *wmax = 0;
+	if (i < r->len && p[i] == '*') {
+		r->bail = 1;
+		return;
+	}
+	if (i < r->len && p[i] == '?') {
+		i++;
+		if (i >= r->len) {
+			r->bail = 1;
+			return;
+		}
+		char c = p[i];
+		if (c == '#') {
+			while (i < r->len && p[i] != ')')
+				i++;
+			r->i = i + 1;
+			if (i >= r->len)
+				r->bail = 1;
+			return;
+		}
+		if (c == ':' || c == '|' || c == '>') {
+			i++;
+		} else if (c == '=' || c == '!') {
+			look = 1;
+			i++;
+		} else if (c == '<' && i + 1 < r->len && (p[i + 1] == '=' || p[i + 1] == '!')) {
+			look = 1;
+			i += 2;
+		} else if (c == '<' || c == '\'' || (c == 'P' && i + 1 < r->len && p[i + 1] == '<')) {
+			char end = c == '\'' ? '\'' : '>';
+			while (i < r->len && p[i] != end)
+				i++;
+			i++;
+		} else {
+			/* Option letters, then ')' (for the rest of the enclosing group) or ':'. */
+			size_t j = i;
+			while (j < r->len && (is_alnum((unsigned char)p[j]) || p[j] == '-' ||
+			                      p[j] == '^')) {
+				if (!strchr("imnsJU-^", p[j])) {
+					r->bail = 1; /* (?R), (?1), (?C..), extended mode, ... */
+					return;
+				}
+				if (p[j] == 'i')
+					r->caseless = 1;
+				j++;
+			}
+			if (j == i || j >= r->len || (p[j] != ')' && p[j] != ':')) {
+				r->bail = 1;
+				return;
+			}
+			if (p[j] == ')') {
+				r->i = j + 1;
+				return;
+			}
+			i = j + 1;
+		}
+	}
+	r->i = i;
+	/* Number the group, for its runs to say which alternative they are in. */
+	if (r->ndisj + 1 >= r->capdisj) {
+		size_t cap = r->capdisj ? 2 * r->capdisj : 16;
+		uint32_t *na = realloc(r->nalt, cap * sizeof *na);
+		if (!na) {
+			r->bail = 1;
+			return;
+		}
+		r->nalt = na;
+		r->capdisj = cap;
+	}
+	uint32_t d = (uint32_t)++r->ndisj, outer_disj = r->cur_disj, outer_alt = r->cur_alt;
+	r->nalt[d] = 0;
+	r->cur_disj = d;
+	r->cur_alt = 0;
+	size_t keep = r->nruns, gmin, gmax, nb;
+	read_alt(r, 0, dmin, dmax, &gmin, &gmax, &nb);
+	r->cur_disj = outer_disj;
+	r->cur_alt = outer_alt;
+	if (r->bail)
+		return;
+	if (r->i >= r->len || p[r->i] != ')') {
+		r->bail = 1;
+		return;
+	}
+	r->i++;
+	size_t lo = 1, hi = 1;
+	int q = quantifier(r, &lo, &hi);
+	/* The literals inside count only if the group is matched exactly once. With one
+	 * alternative they belong to the enclosing context; with several they form an
+	 * alternation (one of them is required), unless that context is itself an alternative:
+	 * we go one level deep only. Deeper alternations inside were dropped when they closed,
+	 * or are dropped here. */
+	if (look || (q && (lo != 1 || hi != 1)) || (nb > 1 && outer_disj != 0)) {
+		r->nruns = keep;
+	} else {
+		size_t k = keep;
+		for (size_t j = keep; j < r->nruns; j++) {
+			struct run u = r->runs[j];
+			if (u.disj == d && nb == 1) {
+				u.disj = outer_disj;
+				u.alt = outer_alt;
+			} else if (u.disj != d && outer_disj != 0) {
+				continue;
+			}
+			r->runs[k++] = u;
+		}
+		r->nruns = k;
+		if (nb > 1)
+			r->nalt[d] = (uint32_t)nb;
+	}
+	if (look)
+		return;
+	*wmin = mul_sat(gmin, lo);
+	*wmax = hi == UNBOUNDED ? (gmax ? UNBOUNDED : 0) : mul_sat(gmax, hi);
+}
+
+/* One alternative: items up to '|', ')' or the end. */
+static void read_branch(struct reader *r, size_t dmin, size_t dmax, size_t *wmin, size_t *wmax)
+{
+	const char *p = r->p;
+	size_t smin = 0, smax = 0; /* width of the branch so far */
+	while (!r->bail && r->i < r->len && p[r->i] != '|' && p[r->i] != ')') {
+		size_t at_min = add_sat(dmin, smin), at_max = add_sat(dmax, smax);
+		size_t imin = 1, imax = 1;
+		int lit = -1;
+		unsigned char c = (unsigned char)p[r->i];
+		if (c == '\\') {
+			int k = read_escape(r, &lit, &imin, &imax, at_min, at_max);
+			if (k == 2) { /* \Q...\E: already added as literal bytes */
+				smin = add_sat(smin, imin);
+				smax = add_sat(smax, imax);
+				continue;
+			}
+			if (k == 0)
+				lit = -1;
+		} else if (c == '[') {
+			read_class(r);
+		} else if (c == '(') {
+			close_run(r);
+			read_group(r, at_min, at_max, &imin, &imax);
+			smin = add_sat(smin, imin);
+			smax = add_sat(smax, imax);
+			continue;
+		} else if (c == '^' || c == '$') {
+			imin = imax = 0;
+			r->i++;
+		} else if (c == '.') {
+			r->i++;
+		} else if (c == '*' || c == '+' || c == '?') {
+			r->bail = 1; /* a quantifier with nothing before it: PCRE2 would not compile */
+			return;
+		} else {
+			lit = c;
+			r->i++;
+		}
+		if (r->bail)
+			return;
+		size_t lo, hi;
+		if (quantifier(r, &lo, &hi)) {
+			close_run(r);
+			imin = mul_sat(imin, lo);
+			imax = hi == UNBOUNDED ? (imax ? UNBOUNDED : 0) : mul_sat(imax, hi);
+		} else if (r->bail) {
+			return;
+		} else if (lit >= 0) {
+			lit_byte(r, (unsigned char)lit, at_min, at_max);
+		} else {
+			close_run(r);
+		}
+		smin = add_sat(smin, imin);
+		smax = add_sat(smax, imax);
+	}
+	close_run(r);
+	*wmin = smin;
+	*wmax = smax;
+}
+
+static void read_alt(struct reader *r, int top, size_t dmin, size_t dmax, size_t *wmin,
+                     size_t *wmax, size_t *nbranches)
+{
+	size_t mn = UNBOUNDED, mx = 0, nb = 0;
+	for (;;) {
+		size_t bmin, bmax;
+		read_branch(r, dmin, dmax, &bmin, &bmax);
+		nb++;
+		if (bmin < mn)
+			mn = bmin;
+		if (bmax > mx)
+			mx = bmax;
+		if (r->bail || r->i >= r->len || r->p[r->i] != '|')
+			break;
+		r->i++;
+		if (top)
+			r->branch++;
+		else
+			r->cur_alt++;
+	}
+	*wmin = mn;
+	*wmax = mx;
+	*nbranches = nb;
+}
+
+/* Appends an atom made of run u. 0 or FX_ENOMEM. */
+static int add_atom(const struct reader *r, const struct run *u, uint32_t pat, uint32_t cover,
+                    struct atom **atoms, size_t *natoms, size_t *cap)
+{
+	if (*natoms == *cap) {
+		size_t nc = *cap ? 2 * *cap : 64;
+		struct atom *na = realloc(*atoms, nc * sizeof *na);
+		if (!na)
+			return FX_ENOMEM;
+		*atoms = na;
+		*cap = nc;
+	}
+	struct atom *a = &(*atoms)[*natoms];
+	a->text = malloc(u->len);
+	if (!a->text)
+		return FX_ENOMEM;
+	memcpy(a->text, r->lit + u->off, u->len);
+	a->len = u->len;
+	a->dmin = u->dmin;
+	a->dmax = u->dmax;
+	a->pat = pat;
+	a->branch = (uint32_t)u->branch;
+	a->cover = cover;
+	a->caseless = (unsigned char)r->caseless;
+	(*natoms)++;
+	return 0;
+}
+
+/* The atoms of a regex, by branch and cover, appended to *atoms. 0 (maybe with none: then
+ * the pattern is searched everywhere) or FX_ENOMEM. */
+static int find_atoms(const char *src, size_t len, unsigned flags, uint32_t pat,
+                      int line_local_pat, struct atom **atoms, size_t *natoms, size_t *cap)
+{
+	struct reader r = {.p = src, .len = len};
+	r.caseless = (flags & FX_RE_CASELESS) != 0;
+	if (flags & FX_RE_EXTENDED)
+		return 0;
+	/* Where a search starts may change what it finds: no windows for these. */
+	for (size_t i = 0; i + 1 < len; i++)
+		if ((src[i] == '(' && src[i + 1] == '*') ||
+		    (src[i] == '\\' && (src[i + 1] == 'G' || src[i + 1] == 'K')))
+			return 0;
+	size_t wmin, wmax, nb;
+	read_alt(&r, 1, 0, 0, &wmin, &wmax, &nb);
+	int rc = 0;
+	size_t first = *natoms;
+	if (r.bail || r.i != len)
+		goto done;
+	/* Each branch offers covers: sets of atoms such that every match of the branch holds
+	 * one of them. A required run is a cover by itself: the branch offers its
+	 * ATOMS_PER_BRANCH longest and, if the pattern is not line-local, its longest at a
+	 * bounded distance (the only kind that bounds such a pattern's windows). An alternation
+	 * group whose every alternative has a run offers the longest run of each. Which cover
+	 * serves is decided per scan, by what its windows cost there. */
+	uint32_t cover = 0;
+	for (size_t b = 0; b <= r.branch; b++) {
+		const struct run *pick[ATOMS_PER_BRANCH + 1];
+		size_t npick = 0, before = *natoms;
+		for (int want_bounded = 0; want_bounded <= !line_local_pat; want_bounded++) {
+			size_t limit = want_bounded ? npick + 1 : ATOMS_PER_BRANCH;
+			for (size_t j = 0; want_bounded && j < npick; j++)
+				if (pick[j]->dmax != UNBOUNDED)
+					limit = npick;
+			while (npick < limit) {
+				const struct run *best = NULL;
+				for (size_t k = 0; k < r.nruns; k++) {
+					const struct run *u = &r.runs[k];
+					int taken = 0;
+					for (size_t j = 0; j < npick; j++)
+						taken |= pick[j] == u;
+					if (taken || u->branch != b || u->disj != 0 || u->len < MIN_ATOM ||
+					    (want_bounded && u->dmax == UNBOUNDED))
+						continue;
+					if (!best || u->len > best->len)
+						best = u;
+				}
+				if (!best)
+					break;
+				pick[npick++] = best;
+			}
+		}
+		for (size_t j = 0; j < npick; j++)
+			if ((rc = add_atom(&r, pick[j], pat, cover++, atoms, natoms, cap)) != 0)
+				goto done;
+		for (uint32_t d = 1; d <= r.ndisj; d++) {
+			if (r.nalt[d] < 2)
+				continue;
+			const struct run *alt[MAX_ALTS];
+			uint32_t na = r.nalt[d], a;
+			if (na > MAX_ALTS)
+				continue;
+			for (a = 0; a < na; a++) {
+				alt[a] = NULL;
+				for (size_t k = 0; k < r.nruns; k++) {
+					const struct run *u = &r.runs[k];
+					if (u->branch == b && u->disj == d && u->alt == a &&
+					    u->len >= MIN_ATOM && (!alt[a] || u->len > alt[a]->len))
+						alt[a] = u;
+				}
+				if (!alt[a])
+					break;
+			}
+			if (a < na)
+				continue; /* an alternative without a run: no cover */
+			for (a = 0; a < na; a++)
+				if ((rc = add_atom(&r, alt[a], pat, cover, atoms, natoms, cap)) != 0)
+					goto done;
+			cover++;
+		}
+		if (*natoms == before) { /* a branch without atoms: search the pattern everywhere */
+			for (size_t k = first; k < *natoms; k++)
+				free((*atoms)[k].text);
+			*natoms = first;
+			goto done;
+		}
+	}
+done:
+	if (rc != 0) { /* leave no half-made pattern behind */
+		for (size_t k = first; k < *natoms; k++)
+			free((*atoms)[k].text);
+		*natoms = first;
+	}
+	free(r.runs);
+	free(r.lit);
+	free(r.nalt);
+	return rc;
+}
+
+/* ============================================================================================
+ * The prefilter
+ * ========================================================================================== */
+
+/* Builds the literal database of all atoms and publishes it (state PF_READY), or marks the
+ * prefilter PF_FAILED when it cannot be built. FX_ENOMEM leaves the state as it was. Called
+ * with pf->lock held. */
 static int build_prefilter(const fx_matcher *m)
 {
 	struct prefilter *pf = m->pf;
 	double t0 = now();
-	size_t k = 0;
+	size_t k = m->nlits ? m->nlits : 1;
 	int rc = FX_ENOMEM;
-	char **owned = calloc(m->n ? m->n : 1, sizeof *owned);
-	const char **exprs = calloc(m->n ? m->n : 1, sizeof *exprs);
-	unsigned *flags = calloc(m->n ? m->n : 1, sizeof *flags);
-	unsigned *ids = calloc(m->n ? m->n : 1, sizeof *ids);
-	unsigned *widths = calloc(m->n ? m->n : 1, sizeof *widths);
-	unsigned *pfwidths = calloc(m->n ? m->n : 1, sizeof *pfwidths);
+	const char **exprs = calloc(k, sizeof *exprs);
+	unsigned *flags = calloc(k, sizeof *flags);
+	unsigned *ids = calloc(k, sizeof *ids);
+	size_t *lens = calloc(k, sizeof *lens);
 	hs_database_t *db = NULL;
-	if (!owned || !exprs || !flags || !ids || !widths || !pfwidths)
+	if (!exprs || !flags || !ids || !lens)
 		goto done;
-	if (hs_valid_platform() != HS_SUCCESS) {
-		rc = 0;
-		goto done;
-	}
-	for (size_t i = 0; i < m->n; i++) {
-		const struct pat *pt = &m->pats[i];
-		if (!hs_eligible(pt))
-			continue;
-		const char *expr = pt->src;
-		/* Vectorscan has no flag for PCRE2_EXTENDED, but knows the inline option. */
-		if (pt->flags & FX_RE_EXTENDED) {
-			owned[i] = malloc(pt->len + 5);
-			if (!owned[i])
-				goto done;
-			memcpy(owned[i], "(?x)", 4);
-			memcpy(owned[i] + 4, pt->src, pt->len + 1);
-			expr = owned[i];
-		}
-		unsigned f = HS_FLAG_PREFILTER;
-		if (pt->flags & FX_RE_CASELESS)
-			f |= HS_FLAG_CASELESS;
-		if (pt->flags & FX_RE_MULTILINE)
-			f |= HS_FLAG_MULTILINE;
-		if (pt->flags & FX_RE_DOTALL)
-			f |= HS_FLAG_DOTALL;
-		hs_expr_info_t *info = NULL;
-		hs_compile_error_t *cerr = NULL;
-		if (hs_expression_info(expr, f, &info, &cerr) != HS_SUCCESS) {
-			hs_free_compile_error(cerr);
-			continue;
-		}
-		/* A pattern that may match empty would report at every offset: PCRE2 alone is
-		 * cheaper. Vectorscan refuses those without HS_FLAG_ALLOWEMPTY anyway. */
-		unsigned minw = info->min_width, maxw = info->max_width;
-		free(info);
-		if (minw == 0)
-			continue;
-		exprs[k] = expr;
-		flags[k] = f;
-		ids[k] = (unsigned)i;
-		widths[k] = maxw;
-		pfwidths[k] = maxw;
-		/* Neither line-local nor bounded: where its matches start would be unknown, so
-		 * ask Vectorscan for the leftmost start, which it gives only for the exact pattern
-		 * (not in prefilter mode). */
-		if (!pt->line_local && maxw == UINT_MAX) {
-			unsigned fs = (f & ~(unsigned)HS_FLAG_PREFILTER) | HS_FLAG_SOM_LEFTMOST;
-			if (hs_expression_info(expr, fs, &info, &cerr) == HS_SUCCESS) {
-				if (info->min_width > 0) {
-					flags[k] = fs;
-					widths[k] = info->max_width;
-				}
-				free(info);
-			} else {
-				hs_free_compile_error(cerr);
-			}
-		}
-		k++;
-	}
-	for (int tries = 0; k > 0 && tries <= MAX_HS_RETRIES; tries++) {
-		hs_compile_error_t *cerr = NULL;
-		if (hs_compile_multi(exprs, flags, ids, (unsigned)k, HS_MODE_VECTORED, NULL, &db,
-		                     &cerr) == HS_SUCCESS)
-			break;
-		db = NULL;
-		int bad = cerr ? cerr->expression : -1;
-		hs_free_compile_error(cerr);
-		if (bad < 0 || (size_t)bad >= k)
-			break;
-		if (flags[bad] & HS_FLAG_SOM_LEFTMOST) {
-			/* Without start offsets, then. */
-			flags[bad] = (flags[bad] & ~(unsigned)HS_FLAG_SOM_LEFTMOST) | HS_FLAG_PREFILTER;
-			widths[bad] = pfwidths[bad];
-			continue;
-		}
-		/* Drop the pattern at fault; it will be searched by PCRE2 alone. */
-		k--;
-		exprs[bad] = exprs[k];
-		flags[bad] = flags[k];
-		ids[bad] = ids[k];
-		widths[bad] = widths[k];
-		pfwidths[bad] = pfwidths[k];
-	}
 	rc = 0;
-	if (!db)
+	if (m->nlits == 0 || m->nlits > UINT_MAX || hs_valid_platform() != HS_SUCCESS)
 		goto done;
-	for (size_t j = 0; j < k; j++) {
-		pf->in_db[ids[j]] = 1;
-		pf->width[ids[j]] = widths[j];
-		pf->bounded += widths[j] != UINT_MAX;
-		pf->som += (flags[j] & HS_FLAG_SOM_LEFTMOST) != 0;
+	for (size_t i = 0; i < m->nlits; i++) {
+		exprs[i] = m->lits[i].text;
+		lens[i] = m->lits[i].len;
+		flags[i] = m->lits[i].caseless ? HS_FLAG_CASELESS : 0;
+		ids[i] = (unsigned)i;
 	}
-	pf->prefiltered = k;
-	for (size_t i = 0; i < m->n; i++)
-		if (!pf->in_db[i])
-			pf->always[pf->nalways++] = (uint32_t)i;
+	hs_compile_error_t *cerr = NULL;
+	if (hs_compile_lit_multi(exprs, flags, ids, lens, (unsigned)m->nlits, HS_MODE_VECTORED,
+	                         NULL, &db, &cerr) != HS_SUCCESS) {
+		hs_free_compile_error(cerr);
+		db = NULL;
+		goto done;
+	}
 	pf->db = db;
 	pf->build_seconds = now() - t0;
 	atomic_store_explicit(&pf->state, PF_READY, memory_order_release);
 done:
 	if (rc == 0 && !db)
 		atomic_store_explicit(&pf->state, PF_FAILED, memory_order_release);
-	for (size_t i = 0; owned && i < m->n; i++)
-		free(owned[i]);
-	free(owned);
 	free(exprs);
 	free(flags);
 	free(ids);
-	free(widths);
-	free(pfwidths);
+	free(lens);
 	return rc;
 }
 
@@ -461,6 +1129,91 @@ static int prefilter_ready(const fx_matcher *m, size_t len)
  * Matcher
  * ========================================================================================== */
 
+/* Sort keys of atoms, to find the shared literals and classes. */
+struct akey {
+	const struct atom *a;
+	unsigned char line_local;
+};
+
+static int cmp_lit(const struct atom *x, const struct atom *y)
+{
+	if (x->caseless != y->caseless)
+		return x->caseless < y->caseless ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->text, y->text, x->len);
+}
+
+static int cmp_akey(const void *xp, const void *yp)
+{
+	const struct akey *x = xp, *y = yp;
+	int c = cmp_lit(x->a, y->a);
+	if (c)
+		return c;
+	if (x->a->dmin != y->a->dmin)
+		return x->a->dmin < y->a->dmin ? -1 : 1;
+	if (x->a->dmax != y->a->dmax)
+		return x->a->dmax < y->a->dmax ? -1 : 1;
+	if (x->line_local != y->line_local)
+		return x->line_local < y->line_local ? -1 : 1;
+	return (x->a->pat > y->a->pat) - (x->a->pat < y->a->pat);
+}
+
+/* Groups the atoms into distinct literals and window classes, with each class's users. */
+static int share_atoms(fx_matcher *m)
+{
+	size_t n = m->natoms ? m->natoms : 1;
+	struct akey *k = malloc(n * sizeof *k);
+	m->lits = malloc(n * sizeof *m->lits);
+	m->vars = malloc(n * sizeof *m->vars);
+	m->users = malloc(n * sizeof *m->users);
+	if (!k || !m->lits || !m->vars || !m->users) {
+		free(k);
+		return FX_ENOMEM;
+	}
+	for (size_t i = 0; i < m->natoms; i++)
+		k[i] = (struct akey){&m->atoms[i], m->pats[m->atoms[i].pat].line_local};
+	qsort(k, m->natoms, sizeof *k, cmp_akey);
+	size_t nusers = 0;
+	for (size_t i = 0; i < m->natoms; i++) {
+		const struct atom *a = k[i].a;
+		int new_lit = i == 0 || cmp_lit(k[i - 1].a, a) != 0;
+		int new_var = new_lit || k[i - 1].a->dmin != a->dmin ||
+		              k[i - 1].a->dmax != a->dmax || k[i - 1].line_local != k[i].line_local;
+		if (new_lit)
+			m->lits[m->nlits++] = (struct lit){a->text, a->len, (uint32_t)m->nvars,
+			                                   (uint32_t)m->nvars, a->caseless};
+		if (new_var) {
+			m->vars[m->nvars++] = (struct var){a->dmin, a->dmax, a->len, (uint32_t)nusers,
+			                                   (uint32_t)nusers, k[i].line_local, 0};
+			m->lits[m->nlits - 1].var1++;
+		}
+		struct var *v = &m->vars[m->nvars - 1];
+		if (v->user1 == v->user0 || m->users[v->user1 - 1] != a->pat) {
+			m->users[nusers++] = a->pat;
+			v->user1++;
+		}
+		m->atoms[a - m->atoms].var = (uint32_t)(m->nvars - 1);
+	}
+	free(k);
+	/* Mark the classes of the branches that offer a single cover. */
+	for (size_t p = 0; p < m->n; p++) {
+		const struct pat *pt = &m->pats[p];
+		for (size_t i = pt->atom0; i < pt->atom1;) {
+			size_t j = i;
+			int covers = 1;
+			while (j < pt->atom1 && m->atoms[j].branch == m->atoms[i].branch) {
+				covers += j > i && m->atoms[j].cover != m->atoms[j - 1].cover;
+				j++;
+			}
+			for (size_t x = i; covers == 1 && x < j; x++)
+				m->vars[m->atoms[x].var].sole = 1;
+			i = j;
+		}
+	}
+	return 0;
+}
+
 int fx_match_new(fx_matcher **out, const fx_match_pattern *pats, size_t n,
                  const fx_match_options *opts, fx_buf *err, size_t *bad_pattern,
                  size_t *bad_offset)
@@ -473,30 +1226,25 @@ int fx_match_new(fx_matcher **out, const fx_match_pattern *pats, size_t n,
 	fx_matcher *m = calloc(1, sizeof *m);
 	if (!m)
 		return FX_ENOMEM;
-	int rc = FX_ENOMEM;
-	m->mode = opts ? opts->prefilter : FX_MATCH_PREFILTER_AUTO;
-	m->auto_bytes = opts && opts->auto_bytes ? opts->auto_bytes : FX_MATCH_AUTO_BYTES;
 	m->pf = calloc(1, sizeof *m->pf);
-	if (!m->pf) {
-		free(m);
-		return FX_ENOMEM;
-	}
-	if (pthread_mutex_init(&m->pf->lock, NULL) != 0) {
+	if (!m->pf || pthread_mutex_init(&m->pf->lock, NULL) != 0) {
 		free(m->pf);
 		free(m);
 		return FX_ENOMEM;
 	}
+	int rc = FX_ENOMEM;
+	m->mode = opts ? opts->prefilter : FX_MATCH_PREFILTER_AUTO;
+	m->auto_bytes = opts && opts->auto_bytes ? opts->auto_bytes : FX_MATCH_AUTO_BYTES;
 	atomic_init(&m->pf->state, m->mode == FX_MATCH_PREFILTER_NEVER ? PF_FAILED : PF_NONE);
 	atomic_init(&m->pf->scanned, 0);
-	m->n = n;
+	size_t capatoms = 0;
 	if (n) {
 		m->pats = calloc(n, sizeof *m->pats);
-		m->pf->in_db = calloc(n, 1);
-		m->pf->width = calloc(n, sizeof *m->pf->width);
-		m->pf->always = calloc(n, sizeof *m->pf->always);
-		if (!m->pats || !m->pf->in_db || !m->pf->width || !m->pf->always)
+		m->always = calloc(n, sizeof *m->always);
+		if (!m->pats || !m->always)
 			goto fail;
 	}
+	m->n = n;
 	for (size_t i = 0; i < n; i++) {
 		struct pat *pt = &m->pats[i];
 		const char *src = pats[i].regex ? pats[i].regex : "";
@@ -504,8 +1252,6 @@ int fx_match_new(fx_matcher **out, const fx_match_pattern *pats, size_t n,
 		size_t off = 0;
 		pt->re = fx_regex_new(src, len, pats[i].flags | FX_RE_START_LIMIT, err, &off);
 		if (!pt->re) {
-			/* fx_regex_new reports running out of memory as "out of memory" with offset 0;
-			 * anything else is the pattern's fault. */
 			rc = FX_EINVAL;
 			if (bad_pattern)
 				*bad_pattern = i;
@@ -513,14 +1259,6 @@ int fx_match_new(fx_matcher **out, const fx_match_pattern *pats, size_t n,
 				*bad_offset = off;
 			goto fail;
 		}
-		pt->src = malloc(len + 1);
-		if (!pt->src)
-			goto fail;
-		if (len)
-			memcpy(pt->src, src, len);
-		pt->src[len] = '\0';
-		pt->len = len;
-		pt->flags = pats[i].flags;
 		int ng = fx_regex_group_names(pt->re, NULL, 0);
 		if (ng < 0) {
 			rc = ng;
@@ -535,15 +1273,22 @@ int fx_match_new(fx_matcher **out, const fx_match_pattern *pats, size_t n,
 		m->nspans += 2 * ((size_t)ng + 1);
 		if ((size_t)ng > m->max_groups)
 			m->max_groups = (size_t)ng;
-		pt->windowed = !start_sensitive(src, len);
-		pt->line_local = pt->windowed && line_local(src, len, pt->flags);
+		pt->line_local = (unsigned char)line_local(src, len, pats[i].flags);
 		m->line_local += pt->line_local;
+		pt->atom0 = m->natoms;
+		if (find_atoms(src, len, pats[i].flags, (uint32_t)i, pt->line_local, &m->atoms,
+		               &m->natoms, &capatoms) != 0)
+			goto fail;
+		pt->atom1 = m->natoms;
+		if (pt->atom0 == pt->atom1)
+			m->always[m->nalways++] = (uint32_t)i;
 	}
+	if (share_atoms(m) != 0)
+		goto fail;
 	if (m->mode == FX_MATCH_PREFILTER_ALWAYS) {
-		struct prefilter *pf = m->pf;
-		pthread_mutex_lock(&pf->lock);
+		pthread_mutex_lock(&m->pf->lock);
 		int built = build_prefilter(m);
-		pthread_mutex_unlock(&pf->lock);
+		pthread_mutex_unlock(&m->pf->lock);
 		if (built == FX_ENOMEM)
 			goto fail;
 	}
@@ -560,15 +1305,18 @@ void fx_match_free(fx_matcher *m)
 		return;
 	for (size_t i = 0; i < m->n && m->pats; i++) {
 		fx_regex_free(m->pats[i].re);
-		free(m->pats[i].src);
 		free(m->pats[i].names);
 	}
+	for (size_t i = 0; i < m->natoms; i++)
+		free(m->atoms[i].text);
+	free(m->atoms);
+	free(m->lits);
+	free(m->vars);
+	free(m->users);
 	free(m->pats);
+	free(m->always);
 	if (m->pf) {
 		hs_free_database(m->pf->db);
-		free(m->pf->in_db);
-		free(m->pf->width);
-		free(m->pf->always);
 		pthread_mutex_destroy(&m->pf->lock);
 		free(m->pf);
 	}
@@ -608,14 +1356,31 @@ void fx_match_get_stats(const fx_matcher *m, fx_match_stats *st)
 	memset(st, 0, sizeof *st);
 	if (!m)
 		return;
+	st->prefiltered = m->n - m->nalways;
 	st->line_local = m->line_local;
+	st->atoms = m->nlits;
 	if (atomic_load_explicit(&m->pf->state, memory_order_acquire) != PF_READY)
 		return;
 	st->built = 1;
-	st->prefiltered = m->pf->prefiltered;
-	st->bounded = m->pf->bounded;
-	st->with_start = m->pf->som;
 	st->build_seconds = m->pf->build_seconds;
+}
+
+int fx_match_atom(const fx_matcher *m, size_t pattern, size_t k, fx_match_atom_info *out)
+{
+	if (!m || pattern >= m->n || !out)
+		return FX_EINVAL;
+	const struct pat *pt = &m->pats[pattern];
+	if (k >= pt->atom1 - pt->atom0)
+		return FX_ENOTFOUND;
+	const struct atom *a = &m->atoms[pt->atom0 + k];
+	out->text = a->text;
+	out->len = a->len;
+	out->dmin = a->dmin;
+	out->dmax = a->dmax;
+	out->branch = a->branch;
+	out->cover = a->cover;
+	out->caseless = a->caseless;
+	return 0;
 }
 
 /* ============================================================================================
@@ -640,12 +1405,23 @@ int fx_match_scratch_new(fx_match_scratch **out, const fx_matcher *m)
 	sc->ps = calloc(n, sizeof *sc->ps);
 	sc->heap = calloc(n, sizeof *sc->heap);
 	sc->touched = calloc(n, sizeof *sc->touched);
-	if (!sc->rd || !sc->spans || !sc->out || !sc->ps || !sc->heap || !sc->touched) {
+	sc->as = calloc(m->nvars ? m->nvars : 1, sizeof *sc->as);
+	sc->tvars = calloc(m->nvars ? m->nvars : 1, sizeof *sc->tvars);
+	if (!sc->rd || !sc->spans || !sc->out || !sc->ps || !sc->heap || !sc->touched ||
+	    !sc->as || !sc->tvars) {
 		fx_match_scratch_free(sc);
 		return FX_ENOMEM;
 	}
 	*out = sc;
 	return 0;
+}
+
+void fx_match_scan_stats_get(const fx_match_scratch *sc, fx_match_scan_stats *st)
+{
+	if (sc)
+		*st = sc->last;
+	else
+		memset(st, 0, sizeof *st);
 }
 
 void fx_match_scratch_free(fx_match_scratch *sc)
@@ -659,38 +1435,99 @@ void fx_match_scratch_free(fx_match_scratch *sc)
 	free(sc->ps);
 	free(sc->heap);
 	free(sc->touched);
+	free(sc->as);
+	free(sc->tvars);
 	free(sc->cands);
 	free(sc->sorted);
+	free(sc->merged);
+	free(sc->chosen);
 	free(sc);
 }
 
 /* ============================================================================================
- * Collecting candidates
+ * Collecting candidate intervals
  * ========================================================================================== */
 
-static int on_candidate(unsigned int id, unsigned long long from, unsigned long long to,
-                        unsigned int flags, void *ctx)
+/* Where the line holding offset q starts. Atoms are reported roughly in text order, so a
+ * cursor shared by all patterns makes this linear in the text overall. */
+static size_t line_start(fx_match_scratch *sc, size_t q)
 {
-	(void)flags;
-	fx_match_scratch *sc = ctx;
-	struct pstate *ps = &sc->ps[id];
-	size_t e = (size_t)to;
-	if (ps->gen != sc->gen) {
-		ps->gen = sc->gen;
-		ps->open = NONE;
-		ps->ncand = 0;
-		ps->gap = INITIAL_GAP;
-		sc->touched[sc->ntouched++] = id;
-	} else {
-		struct cand *c = &sc->cands[ps->open];
-		if (e >= c->a && (e <= c->b || e - c->b <= ps->gap)) {
-			if (e > c->b)
-				c->b = e;
-			if (from < c->s)
-				c->s = (size_t)from;
-			return 0;
-		}
+	size_t lo = 0, res = 0;
+	if (q >= sc->ls_q) {
+		lo = sc->ls_q;
+		res = sc->ls_val; /* if no newline in [ls_q, q) */
+	} else if (q >= sc->ls_val) {
+		return sc->ls_val; /* no newline in [ls_val, ls_q) */
 	}
+	for (size_t i = q; i > lo; i--)
+		if (sc->text[i - 1] == '\n') {
+			res = i;
+			break;
+		}
+	if (q >= sc->ls_q) {
+		sc->ls_q = q;
+		sc->ls_val = res;
+	}
+	return res;
+}
+
+/* Records the windows that one occurrence of a literal, starting at q, opens for class v. */
+static int add_window(fx_match_scratch *sc, uint32_t v, size_t q)
+{
+	const struct var *cl = &sc->m->vars[v];
+	struct astate *as = &sc->as[v];
+	if (sc->pass == 2 && (as->gen != sc->gen || !as->want))
+		return 0;
+	if (q < cl->dmin)
+		return 0; /* a match would start before the text */
+	size_t b = q - cl->dmin;
+	if (as->gen == sc->gen && as->overflow) { /* only counted now: the hot path */
+		as->hits++;
+		as->last = b;
+		return 0;
+	}
+	size_t a = cl->dmax == UNBOUNDED || cl->dmax > q ? 0 : q - cl->dmax;
+	/* A line-local match holds the atom and no newline: it starts on the atom's line. */
+	if (cl->line_local) {
+		size_t ls = line_start(sc, q);
+		if (ls > a)
+			a = ls;
+		if (a > b)
+			return 0;
+	}
+	if (as->gen != sc->gen) {
+		as->gen = sc->gen;
+		as->open = NONE;
+		as->ncand = as->hits = 0;
+		as->gap = INITIAL_GAP;
+		as->overflow = as->want = as->saturated = 0;
+		sc->tvars[sc->ntvars++] = v;
+	}
+	if (sc->pass == 1) {
+		as->hits++;
+		as->last = b;
+	}
+	if (as->overflow || as->saturated)
+		return 0;
+	struct cand *c = as->open != NONE ? &sc->cands[as->open] : NULL;
+	if (c && b >= c->a && (a <= c->b || a - c->b <= as->gap)) {
+		if (a < c->a)
+			c->a = a;
+		if (b > c->b)
+			c->b = b;
+		return 0;
+	}
+	int full = sc->budget == 0 && as->ncand >= 64;
+	if (sc->pass == 1 && !cl->sole && (as->ncand >= FIRST_PASS_CAP || full)) {
+		as->overflow = 1;
+		return 0;
+	}
+	if (as->ncand >= sc->cap || full) {
+		as->saturated = 1;
+		return 0;
+	}
+	if (sc->budget > 0)
+		sc->budget--;
 	if (sc->ncands == sc->capcands) {
 		size_t cap = sc->capcands ? 2 * sc->capcands : 256;
 		struct cand *nc = cap < SIZE_MAX / sizeof *nc ? realloc(sc->cands, cap * sizeof *nc)
@@ -702,12 +1539,26 @@ static int on_candidate(unsigned int id, unsigned long long from, unsigned long 
 		sc->cands = nc;
 		sc->capcands = cap;
 	}
-	sc->cands[sc->ncands] = (struct cand){e, e, (size_t)from, id};
-	ps->open = sc->ncands++;
-	ps->ncand++;
-	if (ps->ncand >= GAP_GROW_AT && (ps->ncand & (ps->ncand - 1)) == 0 &&
-	    ps->gap < SIZE_MAX / 4)
-		ps->gap *= 4;
+	sc->cands[sc->ncands] = (struct cand){a, b, v, sc->pass};
+	as->open = sc->ncands++;
+	as->ncand++;
+	if (as->ncand >= GAP_GROW_AT && (as->ncand & (as->ncand - 1)) == 0 &&
+	    as->gap < SIZE_MAX / 2)
+		as->gap *= 2;
+	return 0;
+}
+
+static int on_atom(unsigned int id, unsigned long long from, unsigned long long to,
+                   unsigned int flags, void *ctx)
+{
+	(void)from;
+	(void)flags;
+	fx_match_scratch *sc = ctx;
+	const struct lit *l = &sc->m->lits[id];
+	size_t q = (size_t)to - l->len; /* where the literal starts */
+	for (uint32_t v = l->var0; v < l->var1; v++)
+		if (add_window(sc, v, q))
+			return 1;
 	return 0;
 }
 
@@ -717,7 +1568,7 @@ static int cmp_cand(const void *x, const void *y)
 	return (a->a > b->a) - (a->a < b->a);
 }
 
-/* Sorts and merges one pattern's intervals in place; returns how many remain. */
+/* Sorts and merges intervals in place; returns how many remain. */
 static size_t normalize(struct cand *c, size_t n)
 {
 	for (size_t i = 1; i < n; i++)
@@ -730,8 +1581,6 @@ static size_t normalize(struct cand *c, size_t n)
 		if (c[i].a <= c[k].b) {
 			if (c[i].b > c[k].b)
 				c[k].b = c[i].b;
-			if (c[i].s < c[k].s)
-				c[k].s = c[i].s;
 		} else {
 			c[++k] = c[i];
 		}
@@ -739,8 +1588,113 @@ static size_t normalize(struct cand *c, size_t n)
 	return n ? k + 1 : 0;
 }
 
-/* Runs Vectorscan over the text and leaves each prefiltered pattern's candidate intervals in
- * sorted[ps.ci, ps.cend). 1 on success, 0 when the prefilter cannot serve this scan. */
+/* What PCRE2 would spend on a class's windows, in rough nanoseconds: a call per window plus
+ * a byte per start position tried. Windows at an unbounded distance in a pattern that is not
+ * line-local open at the previous window's end, so they cover the text up to the last one.
+ * From the first pass's counts, so an estimate for a class that overflowed. */
+static double window_cost(const struct var *cl, const struct astate *as)
+{
+	double n = (double)as->hits, width;
+	if (cl->dmax == UNBOUNDED && !cl->line_local)
+		return 200.0 * n + (double)as->last;
+	if (cl->dmax == UNBOUNDED)
+		width = 80; /* a line-local window: about a line */
+	else
+		width = (double)(cl->dmax - cl->dmin) + 1;
+	return n * (200.0 + width);
+}
+
+/* Picks, for pattern p, the cheapest cover of each branch that may match, and appends their
+ * classes to sc->chosen. 1 if some branch may match, 0 if none can, or FX_ENOMEM. */
+static int choose(fx_match_scratch *sc, uint32_t p)
+{
+	const fx_matcher *m = sc->m;
+	const struct pat *pt = &m->pats[p];
+	struct pstate *ps = &sc->ps[p];
+	int any = 0;
+	ps->ch0 = sc->nchosen;
+	for (size_t i = pt->atom0; i < pt->atom1;) {
+		/* Branch [i, j), covers [c0, c1). A cover none of whose atoms was seen means the
+		 * branch cannot match. */
+		size_t j = i;
+		while (j < pt->atom1 && m->atoms[j].branch == m->atoms[i].branch)
+			j++;
+		size_t best0 = NONE, best1 = NONE;
+		double best_cost = 0;
+		int dead = 0;
+		for (size_t c0 = i; c0 < j;) {
+			size_t c1 = c0;
+			while (c1 < j && m->atoms[c1].cover == m->atoms[c0].cover)
+				c1++;
+			double cost = 0;
+			int seen = 0;
+			for (size_t x = c0; x < c1; x++) {
+				const struct astate *as = &sc->as[m->atoms[x].var];
+				if (as->gen == sc->gen) {
+					seen = 1;
+					cost += as->cost;
+				}
+			}
+			if (!seen)
+				dead = 1;
+			else if (best0 == NONE || cost < best_cost) {
+				best0 = c0;
+				best1 = c1;
+				best_cost = cost;
+			}
+			c0 = c1;
+		}
+		i = j;
+		if (dead)
+			continue;
+		any = 1;
+		for (size_t x = best0; x < best1; x++) {
+			uint32_t v = m->atoms[x].var;
+			if (sc->as[v].gen != sc->gen)
+				continue;
+			if (sc->nchosen == sc->capchosen) {
+				size_t cap = sc->capchosen ? 2 * sc->capchosen : 256;
+				uint32_t *nc = realloc(sc->chosen, cap * sizeof *nc);
+				if (!nc)
+					return FX_ENOMEM;
+				sc->chosen = nc;
+				sc->capchosen = cap;
+			}
+			sc->chosen[sc->nchosen++] = v;
+		}
+	}
+	ps->nch = sc->nchosen - ps->ch0;
+	return any;
+}
+
+/* One Vectorscan pass over the text. 1 on success, 0 when it cannot serve this scan. */
+static int hs_pass(const struct scan *s, uint32_t pass)
+{
+	fx_match_scratch *sc = s->sc;
+	sc->pass = pass;
+	sc->ls_q = sc->ls_val = 0;
+	if (s->len == 0)
+		return 1;
+	/* Vectored mode reads a list of pieces as one text: pieces of at most 1 GiB lift the
+	 * limit of its unsigned lengths. */
+	enum { PIECE = 1u << 30, MAXPIECES = 64 };
+	const char *data[MAXPIECES];
+	unsigned int lens[MAXPIECES];
+	unsigned int count = 0;
+	for (size_t off = 0; off < s->len && count < MAXPIECES; off += PIECE, count++) {
+		data[count] = s->text + off;
+		lens[count] = (unsigned int)(s->len - off < PIECE ? s->len - off : PIECE);
+	}
+	if ((size_t)count * PIECE < s->len) /* beyond 64 GiB: PCRE2 alone */
+		return 0;
+	hs_error_t e = hs_scan_vector(s->m->pf->db, data, lens, count, 0, sc->hs, on_atom, sc);
+	return e == HS_SUCCESS && !sc->oom;
+}
+
+/* Runs Vectorscan over the text, then gives each pattern that may match (touched) the windows
+ * of the cheapest cover of each of its branches. The first pass counts occurrences and records
+ * the windows of the classes that have few; if a chosen class has many, a second pass records
+ * its windows in full. 1 on success, 0 when the prefilter cannot serve this scan. */
 static int collect(const struct scan *s)
 {
 	const fx_matcher *m = s->m;
@@ -750,31 +1704,62 @@ static int collect(const struct scan *s)
 		return 0;
 	}
 	if (++sc->gen == 0) { /* wrapped: no stale gen may equal the new one */
+		for (size_t i = 0; i < m->nvars; i++)
+			sc->as[i].gen = 0;
 		for (size_t p = 0; p < m->n; p++)
 			sc->ps[p].gen = 0;
 		sc->gen = 1;
 	}
-	sc->ntouched = 0;
-	sc->ncands = 0;
+	sc->ntvars = sc->ntouched = sc->ncands = sc->nchosen = 0;
 	sc->oom = 0;
-	if (s->len > 0) {
-		/* Vectored mode reads a list of pieces as one text: pieces of at most 1 GiB lift
-		 * the limit of its unsigned lengths. */
-		enum { PIECE = 1u << 30, MAXPIECES = 64 };
-		const char *data[MAXPIECES];
-		unsigned int lens[MAXPIECES];
-		unsigned int count = 0;
-		for (size_t off = 0; off < s->len && count < MAXPIECES; off += PIECE, count++) {
-			data[count] = s->text + off;
-			lens[count] = (unsigned int)(s->len - off < PIECE ? s->len - off : PIECE);
+	sc->text = s->text;
+	/* A wanted class past this (a window every 512 bytes) costs PCRE2 about what searching
+	 * everywhere does: it stops recording and its patterns are searched everywhere. */
+	sc->cap = 16384 + s->len / 512;
+	sc->budget = 262144 + s->len / 64;
+	if (!hs_pass(s, 1))
+		return 0;
+	/* Price the classes seen, list the patterns they may serve, choose their covers. */
+	for (size_t i = 0; i < sc->ntvars; i++) {
+		uint32_t v = sc->tvars[i];
+		const struct var *cl = &m->vars[v];
+		sc->as[v].cost = window_cost(cl, &sc->as[v]);
+		for (uint32_t u = cl->user0; u < cl->user1; u++) {
+			struct pstate *ps = &sc->ps[m->users[u]];
+			if (ps->gen != sc->gen) {
+				ps->gen = sc->gen;
+				sc->touched[sc->ntouched++] = m->users[u];
+			}
 		}
-		if ((size_t)count * PIECE < s->len) /* beyond 64 GiB: PCRE2 alone */
-			return 0;
-		hs_error_t e = hs_scan_vector(m->pf->db, data, lens, count, 0, sc->hs, on_candidate,
-		                              sc);
-		if (e != HS_SUCCESS || sc->oom)
-			return 0;
 	}
+	size_t k = 0, want = 0;
+	sc->last.classes = sc->ntvars;
+	for (size_t t = 0; t < sc->ntouched; t++) {
+		uint32_t p = sc->touched[t];
+		int rc = choose(sc, p);
+		if (rc < 0)
+			return 0;
+		if (rc == 0)
+			continue; /* no branch can match: skip the pattern */
+		sc->touched[k++] = p;
+		for (size_t c = 0; c < sc->ps[p].nch; c++) {
+			struct astate *as = &sc->as[sc->chosen[sc->ps[p].ch0 + c]];
+			if (as->overflow && !as->want) {
+				as->want = 1;
+				as->overflow = 0;
+				as->open = NONE;
+				as->ncand = 0;
+				as->gap = INITIAL_GAP;
+				want++;
+			}
+		}
+	}
+	sc->ntouched = k;
+	sc->last.second_pass = want;
+	if (want && !hs_pass(s, 2))
+		return 0;
+	/* Group the intervals by class (report order is ascending for one class), dropping the
+	 * first pass's partial ones of the classes recorded again. */
 	if (sc->ncands > sc->capsorted) {
 		struct cand *ns = realloc(sc->sorted, sc->ncands * sizeof *ns);
 		if (!ns)
@@ -782,18 +1767,65 @@ static int collect(const struct scan *s)
 		sc->sorted = ns;
 		sc->capsorted = sc->ncands;
 	}
-	/* Group by pattern, keeping report order (ascending, as Vectorscan usually reports). */
 	size_t off = 0;
-	for (size_t i = 0; i < sc->ntouched; i++) {
-		struct pstate *ps = &sc->ps[sc->touched[i]];
-		ps->ci = ps->cend = off;
-		off += ps->ncand;
+	for (size_t i = 0; i < sc->ntvars; i++) {
+		struct astate *as = &sc->as[sc->tvars[i]];
+		as->first = as->count = off;
+		off += as->ncand;
 	}
-	for (size_t i = 0; i < sc->ncands; i++)
-		sc->sorted[sc->ps[sc->cands[i].pat].cend++] = sc->cands[i];
-	for (size_t i = 0; i < sc->ntouched; i++) {
-		struct pstate *ps = &sc->ps[sc->touched[i]];
-		ps->cend = ps->ci + normalize(sc->sorted + ps->ci, ps->cend - ps->ci);
+	for (size_t i = 0; i < sc->ncands; i++) {
+		const struct cand *c = &sc->cands[i];
+		struct astate *as = &sc->as[c->var];
+		if (as->want == (c->pass == 2))
+			sc->sorted[as->count++] = *c;
+	}
+	for (size_t i = 0; i < sc->ntvars; i++) {
+		struct astate *as = &sc->as[sc->tvars[i]];
+		as->count = normalize(sc->sorted + as->first, as->count - as->first);
+		sc->last.saturated += as->saturated;
+	}
+	/* Each pattern's windows: its chosen classes' merged, or searched everywhere when one
+	 * of them saturated. */
+	size_t need = 0;
+	for (size_t t = 0; t < sc->ntouched; t++) {
+		const struct pstate *ps = &sc->ps[sc->touched[t]];
+		if (ps->nch > 1)
+			for (size_t c = 0; c < ps->nch; c++)
+				need += sc->as[sc->chosen[ps->ch0 + c]].count;
+	}
+	if (need > sc->capmerged) {
+		struct cand *nm = realloc(sc->merged, need * sizeof *nm);
+		if (!nm)
+			return 0;
+		sc->merged = nm;
+		sc->capmerged = need;
+	}
+	size_t moff = 0;
+	for (size_t t = 0; t < sc->ntouched; t++) {
+		struct pstate *ps = &sc->ps[sc->touched[t]];
+		int sat = 0;
+		for (size_t c = 0; c < ps->nch; c++)
+			sat |= sc->as[sc->chosen[ps->ch0 + c]].saturated;
+		ps->ci = 0;
+		if (sat) {
+			ps->iv = NULL;
+			sc->last.everywhere++;
+		} else if (ps->nch == 1) {
+			const struct astate *as = &sc->as[sc->chosen[ps->ch0]];
+			ps->iv = sc->sorted + as->first;
+			ps->cend = as->count;
+		} else {
+			struct cand *dst = sc->merged + moff;
+			size_t n = 0;
+			for (size_t c = 0; c < ps->nch; c++) {
+				const struct astate *as = &sc->as[sc->chosen[ps->ch0 + c]];
+				memcpy(dst + n, sc->sorted + as->first, as->count * sizeof *dst);
+				n += as->count;
+			}
+			moff += n;
+			ps->iv = dst;
+			ps->cend = normalize(dst, n);
+		}
 	}
 	return 1;
 }
@@ -801,21 +1833,6 @@ static int collect(const struct scan *s)
 /* ============================================================================================
  * Confirming and ordering
  * ========================================================================================== */
-
-/* Where a search for a match ending in interval c may begin (see the top). */
-static size_t window_start(const struct scan *s, size_t p, size_t pos, const struct cand *c)
-{
-	size_t lo = pos > c->s ? pos : c->s, a = c->a;
-	unsigned w = s->m->pf->width[p];
-	if (w != UINT_MAX && a > w && a - w > lo)
-		lo = a - w;
-	if (!s->m->pats[p].line_local)
-		return lo;
-	for (size_t i = a; i > lo; i--)
-		if (s->text[i - 1] == '\n')
-			return i;
-	return lo;
-}
 
 /* The index after the first newline at or after i, or len + 1. */
 static size_t next_line(const char *t, size_t len, size_t i)
@@ -837,12 +1854,13 @@ static int fetch(const struct scan *s, size_t p)
 			return 0;
 		size_t from = ps->pos, limit = FX_REGEX_UNSET;
 		if (ps->restricted) {
-			const struct cand *c = s->sc->sorted;
+			const struct cand *c = ps->iv;
 			while (ps->ci < ps->cend && c[ps->ci].b < ps->pos)
 				ps->ci++;
 			if (ps->ci == ps->cend)
 				return 0;
-			from = window_start(s, p, ps->pos, &c[ps->ci]);
+			if (c[ps->ci].a > from)
+				from = c[ps->ci].a;
 			limit = c[ps->ci].b;
 		}
 		unsigned opts = ps->empty && from == ps->pos ? FX_REGEX_NOTEMPTY_ATSTART : 0;
@@ -936,12 +1954,15 @@ int fx_match_scan(const fx_matcher *m, fx_match_scratch *sc, const char *text, s
 		return FX_EINVAL;
 	struct scan s = {m, sc, text ? text : "", len, max_per_pattern, warn, ud};
 	sc->nheap = 0;
+	memset(&sc->last, 0, sizeof sc->last);
 	if (m->n > 0 && prefilter_ready(m, len) && collect(&s)) {
-		/* The prefiltered patterns without a candidate cannot match: skip them. */
-		const struct prefilter *pf = m->pf;
-		for (size_t i = 0; i < pf->nalways + sc->ntouched; i++) {
-			uint32_t p = i < pf->nalways ? pf->always[i] : sc->touched[i - pf->nalways];
-			int rc = start_pattern(&s, p, i >= pf->nalways);
+		sc->last.prefiltered = 1;
+		sc->last.searched = m->nalways + sc->ntouched;
+		/* Patterns with atoms but no windows cannot match: they are skipped. */
+		for (size_t i = 0; i < m->nalways + sc->ntouched; i++) {
+			uint32_t p = i < m->nalways ? m->always[i] : sc->touched[i - m->nalways];
+			int restricted = i >= m->nalways && sc->ps[p].iv != NULL;
+			int rc = start_pattern(&s, p, restricted);
 			if (rc < 0)
 				return rc;
 		}

@@ -17,7 +17,7 @@ typedef struct fx_match_pattern {
 	unsigned flags;     /* FX_RE_CASELESS, _MULTILINE, _DOTALL, _EXTENDED of regex.h */
 } fx_match_pattern;
 
-/* When to build the Vectorscan prefilter. Building costs about 0.6 ms a pattern, once; it then
+/* When to build the Vectorscan prefilter, a database of literals taken from the regexes. It
  * saves PCRE2 from reading the parts of a text where a pattern cannot match. */
 typedef enum fx_match_prefilter {
 	FX_MATCH_PREFILTER_AUTO = 0, /* on the first scan that brings the bytes scanned by this
@@ -32,15 +32,15 @@ typedef struct fx_match_options {
 } fx_match_options;
 
 /* The default threshold: below it one PCRE2 pass per pattern costs less than the build. */
-#define FX_MATCH_AUTO_BYTES ((size_t)1 << 20)
+#define FX_MATCH_AUTO_BYTES ((size_t)64 << 10)
 
 /* Compiles n patterns (n may be 0; opts may be NULL for the defaults). On success *out owns
  * the matcher and 0 is returned. When a regex does not compile, returns FX_EINVAL with PCRE2's
  * message appended to err, the pattern's index in *bad_pattern and the byte offset in its regex
  * in *bad_offset (err, bad_pattern and bad_offset may be NULL). FX_ENOMEM, or FX_EINVAL for
  * NULL arguments or more than UINT32_MAX - 1 patterns. A Vectorscan failure is not an error:
- * the patterns it cannot take are always run by PCRE2 alone. The matcher is immutable (its
- * lazily built prefilter aside, which is thread-safe) and may be shared by threads. */
+ * PCRE2 then searches every pattern everywhere. The matcher is immutable (its lazily built
+ * prefilter aside, which is thread-safe) and may be shared by threads. */
 int fx_match_new(fx_matcher **out, const fx_match_pattern *pats, size_t n,
                  const fx_match_options *opts, fx_buf *err, size_t *bad_pattern,
                  size_t *bad_offset);
@@ -87,12 +87,36 @@ int fx_match_scan(const fx_matcher *m, fx_match_scratch *sc, const char *text, s
 /* For tests and benchmarks: how the prefilter serves this matcher right now. */
 typedef struct fx_match_stats {
 	int built;              /* 1 once the Vectorscan database exists */
-	size_t prefiltered;     /* patterns in it; the others are always run by PCRE2 */
+	size_t prefiltered;     /* patterns with atoms; the others are searched everywhere */
+	size_t atoms;           /* literals in the database */
 	size_t line_local;      /* patterns whose matches never hold a newline */
-	size_t bounded;         /* prefiltered patterns whose match length is bounded */
-	size_t with_start;      /* prefiltered patterns for which Vectorscan gives match starts */
 	double build_seconds;   /* time the database took to build */
 } fx_match_stats;
 void fx_match_get_stats(const fx_matcher *m, fx_match_stats *st);
+/* An atom: a literal that every match of one top-level branch of a pattern contains (or one of
+ * a few alternatives, see cover). */
+typedef struct fx_match_atom_info {
+	const char *text;       /* len bytes (may hold NUL), owned by the matcher */
+	size_t len;
+	size_t dmin, dmax;      /* it starts dmin to dmax bytes after the match; dmax SIZE_MAX:
+	                         * no bound */
+	size_t branch;          /* which top-level branch of the regex */
+	size_t cover;           /* atoms of one branch with the same cover are alternatives (from
+	                         * an alternation group): every match holds one of them */
+	int caseless;           /* looked for regardless of ASCII case */
+} fx_match_atom_info;
+/* Atom k of a pattern (in branch order): 0, FX_ENOTFOUND past the last one, FX_EINVAL. */
+int fx_match_atom(const fx_matcher *m, size_t pattern, size_t k, fx_match_atom_info *out);
+/* What the last fx_match_scan with this scratch did. */
+typedef struct fx_match_scan_stats {
+	int prefiltered;        /* 1 if Vectorscan served it */
+	size_t searched;        /* patterns PCRE2 searched (the others cannot have matched) */
+	size_t classes;         /* window classes (literal, distances) seen */
+	size_t second_pass;     /* frequent classes chosen all the same: a second pass recorded
+	                         * their windows */
+	size_t saturated;       /* classes with too many windows to be worth using */
+	size_t everywhere;      /* patterns searched everywhere because of those */
+} fx_match_scan_stats;
+void fx_match_scan_stats_get(const fx_match_scratch *sc, fx_match_scan_stats *st);
 
 #endif
