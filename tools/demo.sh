@@ -25,6 +25,7 @@ fi
 
 step "Diagnose pasted messages with the built-in iPhone-backup knowledge base" \
 	diagnose rules/examples/iphone-messages.txt || true
-step "The same, as JSON Lines for scripts (first case)" \
-	diagnose --json rules/examples/iphone-messages.txt | head -n 1 || true
+printf '\n== %s\n$ fixit %s | head -n 1\n' "The same, as JSON Lines for scripts (first case)" \
+	"diagnose --json rules/examples/iphone-messages.txt"
+"$FIXIT" diagnose --json rules/examples/iphone-messages.txt | head -n 1 || true
 step "Run a small rule base with the engine alone" run rules/examples/triage.yaml
