@@ -1575,6 +1575,27 @@ static void unknown_slot(loader *ld, uint32_t tmpl, const node *key)
 	fx_buf_dispose(&list);
 }
 
+#define KEY_BAD (NONE - 1)
+
+/* A key of a mapping of slots (to values or constraints): the slot's index, after checking that
+ * the key is a name seen once in mapping ns. KEY_BAD when the key itself is wrong; NONE when the
+ * template is unknown or has no such slot. Problems are reported here. */
+static uint32_t slot_key(loader *ld, uint32_t ns, uint32_t tmpl, const node *key)
+{
+	if (key->kind != N_SCALAR) {
+		err_shape(ld, key, "a slot name", "a key");
+		return KEY_BAD;
+	}
+	if (repeated_key(ld, ns, key, "slot"))
+		return KEY_BAD;
+	if (tmpl == NONE)
+		return NONE;
+	uint32_t si = find_slot(ld, tmpl, key);
+	if (si == NONE)
+		unknown_slot(ld, tmpl, key);
+	return si;
+}
+
 /* One slot declaration: `name: type` or `name: {type: t, default: v, doc: text}`. */
 static void load_slot(loader *ld, const char *tname, const node *key, const node *val,
                       fx_slot_def *sd)
@@ -1859,18 +1880,8 @@ static void load_fact(loader *ld, const node *item)
 			uint32_t ns = ++ld->nseen;
 			for (size_t i = 0; i + 1 < tval->nkids; i += 2) {
 				const node *key = tval->kids[i], *val = tval->kids[i + 1];
-				if (key->kind != N_SCALAR) {
-					err_shape(ld, key, "a slot name", "a key");
-					ok = 0;
-					continue;
-				}
-				if (repeated_key(ld, ns, key, "slot")) {
-					ok = 0;
-					continue;
-				}
-				uint32_t si = find_slot(ld, ti, key);
-				if (si == NONE) {
-					unknown_slot(ld, ti, key);
+				uint32_t si = slot_key(ld, ns, ti, key);
+				if (si == KEY_BAD || si == NONE) {
 					ok = 0;
 				} else if (val->kind != N_SCALAR) {
 					err_shape(ld, val, "a value", "a slot value in a fact");
@@ -2606,20 +2617,10 @@ static void parse_pattern(loader *ld, const node *asval, const node *tkey, const
 			uint32_t ns = ++ld->nseen;
 			for (size_t i = 0; i + 1 < tval->nkids && !ld->oom; i += 2) {
 				const node *key = tval->kids[i], *val = tval->kids[i + 1];
-				if (key->kind != N_SCALAR) {
-					err_shape(ld, key, "a slot name", "a key");
+				uint32_t si = slot_key(ld, ns, pc.tmpl, key);
+				if (si == KEY_BAD)
 					continue;
-				}
-				if (repeated_key(ld, ns, key, "slot"))
-					continue;
-				slotref sr = {NONE, NULL};
-				if (pc.tmpl != NONE) {
-					sr.slot = find_slot(ld, pc.tmpl, key);
-					if (sr.slot == NONE)
-						unknown_slot(ld, pc.tmpl, key);
-					else
-						sr.sd = &tmpl_at(ld, pc.tmpl)->slots[sr.slot];
-				}
+				slotref sr = {si, si != NONE ? &tmpl_at(ld, pc.tmpl)->slots[si] : NULL};
 				cons_node(ld, &pc, &sr, val);
 			}
 		}
@@ -2804,21 +2805,10 @@ static void slot_sets(loader *ld, uint32_t tmpl, const node *m, fx_action *a)
 	const char *tname = tmpl != NONE ? tmpl_at(ld, tmpl)->name : "?";
 	for (size_t i = 0; i + 1 < m->nkids && !ld->oom; i += 2) {
 		const node *key = m->kids[i], *val = m->kids[i + 1];
-		if (key->kind != N_SCALAR) {
-			err_shape(ld, key, "a slot name", "a key");
+		uint32_t si = slot_key(ld, ns, tmpl, key);
+		if (si == KEY_BAD)
 			continue;
-		}
-		if (repeated_key(ld, ns, key, "slot"))
-			continue;
-		uint32_t si = NONE;
-		const fx_slot_def *sd = NULL;
-		if (tmpl != NONE) {
-			si = find_slot(ld, tmpl, key);
-			if (si == NONE)
-				unknown_slot(ld, tmpl, key);
-			else
-				sd = &tmpl_at(ld, tmpl)->slots[si];
-		}
+		const fx_slot_def *sd = si != NONE ? &tmpl_at(ld, tmpl)->slots[si] : NULL;
 		fx_expr *e = action_value(ld, val, sd, tname);
 		if (e && sd) {
 			fx_slot_set *s = gv_push(ld, &sets, sizeof *s);
@@ -3637,18 +3627,8 @@ static void pattern_fact(loader *ld, const grpctx *g, const node *m, gvec *facts
 		uint32_t ns = ++ld->nseen;
 		for (size_t i = 0; i + 1 < tval->nkids && !ld->oom; i += 2) {
 			const node *key = tval->kids[i], *val = tval->kids[i + 1];
-			if (key->kind != N_SCALAR) {
-				err_shape(ld, key, "a slot name", "a key");
-				ok = 0;
-				continue;
-			}
-			if (repeated_key(ld, ns, key, "slot")) {
-				ok = 0;
-				continue;
-			}
-			uint32_t si = find_slot(ld, ti, key);
-			if (si == NONE) {
-				unknown_slot(ld, ti, key);
+			uint32_t si = slot_key(ld, ns, ti, key);
+			if (si == KEY_BAD || si == NONE) {
 				ok = 0;
 				continue;
 			}
