@@ -151,6 +151,10 @@ typedef struct fx_rule_def {
 	int32_t salience;
 	const char *because;      /* human explanation, may be NULL */
 	const char *doc;
+	const char *source;       /* where the knowledge comes from (article section, URL); may be NULL */
+	int logical;              /* `logical: true`: every fact its actions assert keeps only as long
+	                             as the partial match that fired it (the diagnosis actions conclude,
+	                             recommend and ask always do) */
 	fx_pos pos;
 	fx_ce *ces;               /* the `when` list, top level */
 	uint32_t nces;
@@ -228,6 +232,62 @@ typedef struct fx_remedy_def {
 	fx_pos pos;               /* the id */
 } fx_remedy_def;
 
+/* --- Questions (`questions:`) -------------------------------------------------------------
+ * What the consultation may ask. Answering question q with one of its answers asserts
+ * (answer (question q) (value A)) and then the answer's facts, which the session keeps only
+ * as long as the answer fact stands (truth maintenance: retracting the answer withdraws
+ * them). `unknown` ("don't know") is always allowed and asserts only the answer fact. */
+typedef struct fx_answer_def {
+	const char *value;        /* the answer as a symbol: yes, no, icloud... */
+	fx_fact_def *facts;       /* asserted when this answer is given (constant values) */
+	uint32_t nfacts;
+	fx_pos pos;               /* the answer's key */
+} fx_answer_def;
+
+typedef struct fx_question_def {
+	const char *name;         /* its id */
+	uint32_t index;           /* position in prog->questions */
+	const char *text;         /* the question as shown to a person */
+	const char *doc;          /* may be NULL */
+	const char *source;       /* may be NULL */
+	fx_answer_def *answers;   /* the allowed answers in the order written (unknown not listed
+	                             unless written) */
+	uint32_t nanswers;
+	fx_pos pos;               /* the id */
+} fx_question_def;
+
+/* --- Cases (`cases:`) ---------------------------------------------------------------------
+ * Tests written in the rule files, run by `fixit test`: a text and answers in, findings and
+ * remedies expected out. The same form describes the corpus of real messages. */
+typedef struct fx_case_answer {
+	uint32_t question;        /* index into prog->questions */
+	uint32_t answer;          /* index into that question's answers, or ~0u for unknown */
+	fx_pos pos;
+} fx_case_answer;
+
+typedef struct fx_case_def {
+	const char *name;         /* its id; cases without one get "<file>:<line>" */
+	uint32_t index;           /* position in prog->cases */
+	const char *input;        /* the pasted text, or NULL; may hold NULs: use input_len */
+	uint32_t input_len;
+	fx_case_answer *answers;  /* given in this order after the input */
+	uint32_t nanswers;
+	const char **tried;       /* remedy ids the user already tried */
+	uint32_t ntried;
+	const char *source;       /* where the message comes from (URL); may be NULL */
+	const char *doc;          /* may be NULL */
+	/* expectations; each may be absent (NULL / 0) */
+	const char **findings;    /* each must be concluded */
+	uint32_t nfindings;
+	const char **remedies;    /* each must be recommended; for accuracy, the acceptable fixes */
+	uint32_t nremedies;
+	const char **absent;      /* finding or remedy ids that must not appear */
+	uint32_t nabsent;
+	const char *top;          /* the remedy that must rank first, or NULL */
+	int nothing;              /* 1: no finding and no remedy at all (a non-failure message) */
+	fx_pos pos;               /* the case's first key */
+} fx_case_def;
+
 /* The whole checked program, owned by the kb's arena. */
 typedef struct fx_program {
 	fx_template_def *templates;
@@ -242,6 +302,10 @@ typedef struct fx_program {
 	uint32_t npatterns;
 	fx_remedy_def *remedies;  /* in load order */
 	uint32_t nremedies;
+	fx_question_def *questions; /* in load order */
+	uint32_t nquestions;
+	fx_case_def *cases;       /* in load order */
+	uint32_t ncases;
 } fx_program;
 
 #endif
