@@ -1388,6 +1388,9 @@ static void unpass(fx_session *s, const fx_node *n, fx_token *t)
 	if (n->direct) {
 		if (t->flags & FX_TOK_AGENDA)
 			fx_agenda_remove(s, t);
+		/* a direct token stays in memory when blocked: what its firing supported goes now */
+		if (t->flags & (FX_TOK_SUPPORT | FX_TOK_FIRING))
+			fx_session_tms_gone(s, t);
 	} else
 		delete_children(s, t, n->kind == FX_N_NCC ? n->child : NULL);
 }
@@ -1456,6 +1459,8 @@ static void delete_tree(fx_session *s, fx_token *t, int parent_dying)
 		c = next;
 	}
 	const fx_node *n = t->node;
+	if (t->flags & (FX_TOK_SUPPORT | FX_TOK_FIRING))
+		fx_session_tms_gone(s, t);
 	if (t->flags & FX_TOK_AGENDA) {
 		fx_agenda_remove(s, t);
 	} else if (n->kind == FX_N_PARTNER) {

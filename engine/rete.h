@@ -18,14 +18,32 @@ typedef struct fx_fact {
 	uint32_t tmpl;
 	uint32_t refs;             /* working memory holds one; each firing that uses it one more */
 	uint32_t hash;             /* hash of template and slot values, for duplicate detection */
-	uint32_t live;             /* 1 while in working memory */
+	uint8_t live;              /* 1 while in working memory */
+	uint8_t origin;            /* FX_ORIGIN_*: why it stays unconditionally, or NONE when only
+	                              its justifications keep it (truth maintenance, session.c) */
+	uint16_t orule;            /* FX_ORIGIN_RULE: index + 1 of the rule (without logical) that
+	                              asserted it, 0 when unknown or the index does not fit */
 	struct fx_fact *dup_next;  /* chain in the session's content table */
 	struct fx_fact *prev, *next; /* live facts in id order */
 	struct fx_aentry *entries; /* the alpha memories holding it (via fx_aentry.f_next) */
 	struct fx_token *tokens;   /* tokens made by joining this fact (via fx_token.f_next) */
 	struct fx_token *blocked, *blocked_tail; /* NEG tokens this fact blocks (via b_next) */
+	struct fx_just *just;      /* its logical supports, newest first (via fx_just.f_next) */
 	fx_val slots[];
 } fx_fact;
+
+/* Unconditional origins of a fact (fx_fact.origin, low bits); a fact asserted again keeps the
+ * first. FX_ORIGIN_SUPPORTS is a flag: the fact supports others (an answer's facts). */
+enum {
+	FX_ORIGIN_NONE = 0,
+	FX_ORIGIN_USER,
+	FX_ORIGIN_INITIAL,
+	FX_ORIGIN_RULE,
+	FX_ORIGIN_TEXT,
+	FX_ORIGIN_ANSWER,
+	FX_ORIGIN_MASK = 0x7f,
+	FX_ORIGIN_SUPPORTS = 0x80
+};
 
 /* --- Tests ----------------------------------------------------------------------------------
  * One compiled test of a slot of the fact being matched (the "right" fact) against a constant,
@@ -170,7 +188,9 @@ enum {
 	FX_TOK_DYING = 1,          /* being deleted: its children must not re-propagate it */
 	FX_TOK_BUSY = 2,           /* NCC owner still being left-activated */
 	FX_TOK_AGENDA = 4,         /* terminal token waiting on the agenda */
-	FX_TOK_FIRED = 8           /* terminal token already fired (refraction) */
+	FX_TOK_FIRED = 8,          /* terminal token already fired (refraction) */
+	FX_TOK_SUPPORT = 16,       /* activation whose firing supports facts (truth maintenance) */
+	FX_TOK_FIRING = 32         /* activation firing now, for a rule whose asserts are logical */
 };
 
 int fx_rete_session_alloc(struct fx_session *s); /* run-time memories for s->net */

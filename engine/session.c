@@ -9,6 +9,7 @@
 #include "session.h"
 #include "expr.h"
 #include "text.h"
+#include "explain.h"
 
 /* --- pool ---------------------------------------------------------------------------------- */
 
@@ -265,6 +266,234 @@ const uint64_t *fx_session_token_ids(fx_session *s, const fx_token *t, size_t *n
 	return s->idbuf;
 }
 
+/* --- truth maintenance ------------------------------------------------------------------------
+ * Justification-based, as CLIPS's `logical`. A fact's logical supports (fx_just) hang off the
+ * fact, and off their supporter through jmap: the activation token whose firing asserted the
+ * fact, or the answer fact whose answer asserted it. Every fx_just is either attached (on its
+ * supporter's list in jmap, `by` set) or queued for withdrawal (on jqueue, `by` NULL), and on
+ * its fact's list until drained (fact NULL when the fact left first).
+ *
+ * rete.c calls fx_session_tms_gone when a flagged token stops being a match, in the middle of
+ * its own work: the justifications are only queued there, and fx_session_tms_drain retracts
+ * the facts left without support after the network operation (after each API call and each
+ * action), so that no retraction runs inside a token deletion. A fact with an unconditional
+ * origin stays whatever happens to its justifications.
+ *
+ * Cost for rules without logical: a flag test where tokens die and a test of fact->just and
+ * fact->origin where facts are retracted; nothing is allocated. */
+
+static uint32_t jmap_home(const void *key, uint32_t cap)
+{
+	uint64_t h = (uint64_t)(uintptr_t)key * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(h >> 32) & (cap - 1);
+}
+
+static fx_jmap_entry *jmap_find(const fx_session *s, const void *key)
+{
+	if (!s->jmap_cap)
+		return NULL;
+	for (uint32_t i = jmap_home(key, s->jmap_cap);; i = (i + 1) & (s->jmap_cap - 1)) {
+		if (s->jmap[i].key == key)
+			return &s->jmap[i];
+		if (!s->jmap[i].key)
+			return NULL;
+	}
+}
+
+static void jmap_place(fx_jmap_entry *tab, uint32_t cap, const fx_jmap_entry *e)
+{
+	uint32_t i = jmap_home(e->key, cap);
+	while (tab[i].key)
+		i = (i + 1) & (cap - 1);
+	tab[i] = *e;
+}
+
+/* The entry of key, added (with an empty list) if absent; NULL when out of memory. */
+static fx_jmap_entry *jmap_get(fx_session *s, const void *key)
+{
+	fx_jmap_entry *e = jmap_find(s, key);
+	if (e)
+		return e;
+	if ((s->jmap_count + 1) * 2 > s->jmap_cap) {
+		uint32_t cap = s->jmap_cap ? s->jmap_cap * 2 : 64;
+		fx_jmap_entry *tab = calloc(cap, sizeof *tab);
+		if (!tab)
+			return NULL;
+		for (uint32_t i = 0; i < s->jmap_cap; i++)
+			if (s->jmap[i].key)
+				jmap_place(tab, cap, &s->jmap[i]);
+		free(s->jmap);
+		s->jmap = tab;
+		s->jmap_cap = cap;
+	}
+	fx_jmap_entry ne = {key, NULL};
+	jmap_place(s->jmap, s->jmap_cap, &ne);
+	s->jmap_count++;
+	return jmap_find(s, key);
+}
+
+static void jmap_del(fx_session *s, fx_jmap_entry *e)
+{
+	uint32_t mask = s->jmap_cap - 1, hole = (uint32_t)(e - s->jmap), j = hole;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!s->jmap[j].key)
+			break;
+		uint32_t h = jmap_home(s->jmap[j].key, s->jmap_cap);
+		if (((j - h) & mask) >= ((j - hole) & mask)) {
+			s->jmap[hole] = s->jmap[j];
+			hole = j;
+		}
+	}
+	s->jmap[hole].key = NULL;
+	s->jmap[hole].list = NULL;
+	s->jmap_count--;
+}
+
+/* The supporter `by` is gone: its justifications join the withdrawal queue. */
+static void tms_withdraw(fx_session *s, const void *by)
+{
+	fx_jmap_entry *e = jmap_find(s, by);
+	if (!e)
+		return;
+	fx_just *j = e->list;
+	jmap_del(s, e);
+	while (j) {
+		fx_just *next = j->s_next;
+		j->by = NULL;
+		j->s_next = s->jqueue;
+		s->jqueue = j;
+		j = next;
+	}
+}
+
+void fx_session_tms_gone(fx_session *s, fx_token *t)
+{
+	t->flags &= (uint16_t)~(FX_TOK_SUPPORT | FX_TOK_FIRING);
+	if (t == s->fire_token)
+		s->fire_token = NULL; /* the firing's later logical asserts are dropped */
+	tms_withdraw(s, t);
+}
+
+/* Support f by `by` (a token for a rule's firing, the answer fact for an answer). A second
+ * support from the same supporter adds nothing. */
+static int tms_support(fx_session *s, fx_fact *f, const void *by, uint32_t rule,
+                       const uint64_t *ids, uint32_t nids)
+{
+	for (fx_just *j = f->just; j; j = j->f_next)
+		if (j->by == by)
+			return 0;
+	fx_jmap_entry *e = jmap_get(s, by);
+	fx_just *j = e ? malloc(sizeof *j + nids * sizeof *ids) : NULL;
+	if (!j)
+		return FX_ENOMEM;
+	j->fact = f;
+	j->by = by;
+	j->rule = rule;
+	j->nids = nids;
+	if (nids)
+		memcpy(j->ids, ids, nids * sizeof *ids);
+	j->f_next = f->just;
+	f->just = j;
+	j->s_next = e->list;
+	e->list = j;
+	return 0;
+}
+
+/* f leaves working memory (retract, or the old object of a modify): its justifications come
+ * off their supporters, and what it supported is withdrawn. */
+static void tms_fact_leaving(fx_session *s, fx_fact *f)
+{
+	fx_just *j = f->just;
+	f->just = NULL;
+	while (j) {
+		fx_just *next = j->f_next;
+		if (!j->by) {
+			j->fact = NULL; /* queued: the drain frees it */
+		} else {
+			fx_jmap_entry *e = jmap_find(s, j->by);
+			fx_just **pp = e ? &e->list : NULL;
+			while (pp && *pp && *pp != j)
+				pp = &(*pp)->s_next;
+			if (pp && *pp)
+				*pp = j->s_next;
+			if (e && !e->list)
+				jmap_del(s, e);
+			free(j);
+		}
+		j = next;
+	}
+	if (f->origin & FX_ORIGIN_SUPPORTS) {
+		f->origin &= (uint8_t)~FX_ORIGIN_SUPPORTS;
+		tms_withdraw(s, f);
+	}
+}
+
+static void set_origin(fx_fact *f, uint8_t origin, uint32_t rule)
+{
+	if ((f->origin & FX_ORIGIN_MASK) != FX_ORIGIN_NONE)
+		return; /* the first unconditional origin stays */
+	f->origin = (uint8_t)(f->origin | origin);
+	if (origin == FX_ORIGIN_RULE && rule < 0xffffu)
+		f->orule = (uint16_t)(rule + 1);
+}
+
+static int retract_fact(fx_session *s, fx_fact *f, int keep_id);
+
+int fx_session_tms_drain(fx_session *s)
+{
+	if (s->draining)
+		return 0;
+	s->draining = 1;
+	int rc = 0;
+	while (s->jqueue) {
+		fx_just *j = s->jqueue;
+		s->jqueue = j->s_next;
+		fx_fact *f = j->fact;
+		if (f) {
+			fx_just **pp = &f->just;
+			while (*pp && *pp != j)
+				pp = &(*pp)->f_next;
+			if (*pp)
+				*pp = j->f_next;
+		}
+		free(j);
+		if (f && !f->just && (f->origin & FX_ORIGIN_MASK) == FX_ORIGIN_NONE && f->live) {
+			int r = retract_fact(s, f, 0);
+			if (r && !rc)
+				rc = r;
+		}
+	}
+	s->draining = 0;
+	return rc;
+}
+
+/* Reset and free: every justification goes, attached or queued. */
+static void tms_clear(fx_session *s)
+{
+	for (uint32_t i = 0; i < s->jmap_cap; i++) {
+		fx_just *j = s->jmap[i].list;
+		while (j) {
+			fx_just *next = j->s_next;
+			free(j);
+			j = next;
+		}
+		s->jmap[i].key = NULL;
+		s->jmap[i].list = NULL;
+	}
+	s->jmap_count = 0;
+	while (s->jqueue) {
+		fx_just *next = s->jqueue->s_next;
+		free(s->jqueue);
+		s->jqueue = next;
+	}
+	for (fx_fact *f = s->first; f; f = f->next) {
+		f->just = NULL;
+		f->origin &= (uint8_t)~FX_ORIGIN_SUPPORTS;
+	}
+	s->fire_token = NULL;
+}
+
 /* Assert a fact from complete slot values. *out receives the fact (or the duplicate). */
 static int assert_values(fx_session *s, uint32_t tmpl, const fx_val *v, fx_fact **out,
                          uint64_t reuse_id, fx_fact *replace)
@@ -307,6 +536,8 @@ static int retract_fact(fx_session *s, fx_fact *f, int keep_id)
 	if (s->text && !keep_id)
 		fx_text_forget(s, f->id);
 	wm_remove(s, f, keep_id);
+	if (f->just || (f->origin & FX_ORIGIN_SUPPORTS))
+		tms_fact_leaving(s, f);
 	int rc = fx_rete_retract(s, f);
 	fact_unref(s, f);
 	return rc;
@@ -315,8 +546,9 @@ static int retract_fact(fx_session *s, fx_fact *f, int keep_id)
 /* Modify = retract the old object and assert a new one under the same id, in the same place of
  * the id order. A modify that changes nothing does nothing. If the new values duplicate another
  * fact, the fact is retracted and the duplicate stays. */
-static int modify_fact(fx_session *s, fx_fact *f, const fx_val *v)
+static int modify_fact(fx_session *s, fx_fact *f, const fx_val *v, fx_fact **out)
 {
+	*out = NULL;
 	uint32_t n = s->prog->templates[f->tmpl].nslots;
 	uint32_t i;
 	for (i = 0; i < n; i++)
@@ -332,6 +564,9 @@ static int modify_fact(fx_session *s, fx_fact *f, const fx_val *v)
 	/* keep f's neighbours in the id list: remove f but remember where it was */
 	fx_fact *prev = f->prev;
 	wm_remove(s, f, 1);
+	/* the new content needs support of its own: the old object's goes with it */
+	if (f->just || (f->origin & FX_ORIGIN_SUPPORTS))
+		tms_fact_leaving(s, f);
 	int rc = fx_rete_retract(s, f);
 	fx_fact holder;
 	memset(&holder, 0, sizeof holder);
@@ -339,6 +574,8 @@ static int modify_fact(fx_session *s, fx_fact *f, const fx_val *v)
 	holder.next = prev ? prev->next : s->first;
 	fx_fact *nf = NULL;
 	int rc2 = assert_values(s, tmpl, v, &nf, id, &holder);
+	if (rc2 == 0)
+		*out = nf;
 	fact_unref(s, f);
 	return rc ? rc : rc2 < 0 ? rc2 : 0;
 }
@@ -398,7 +635,47 @@ typedef struct fire_ctx {
 	uint32_t nfacts;
 	fx_val *locals;
 	unsigned char *set;        /* which locals have been bound */
+	int tms;                   /* the rule's rule_tms: some of its asserts are logical */
 } fire_ctx;
+
+/* A fact a rule's firing asserted or modified: supported by the activation when the assert is
+ * logical (the rule has `logical`, or the template is one of the diagnosis vocabulary), else
+ * unconditional. If the activation stopped matching during the firing, a logical fact has
+ * nothing to stand on and goes at once (unless something else keeps it). */
+static int fired_fact(fire_ctx *c, fx_fact *f, int logical)
+{
+	fx_session *s = c->s;
+	if (!logical) {
+		set_origin(f, FX_ORIGIN_RULE, c->rule->index);
+		return 0;
+	}
+	if (!s->fire_token) {
+		if (f->live && !f->just && (f->origin & FX_ORIGIN_MASK) == FX_ORIGIN_NONE)
+			return retract_fact(s, f, 0);
+		return 0;
+	}
+	uint64_t stackid[32] = {0};
+	uint64_t *ids = c->nfacts <= 32 ? stackid : malloc(c->nfacts * sizeof *ids);
+	if (!ids)
+		return FX_ENOMEM;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < c->nfacts; i++)
+		if (c->facts[i])
+			ids[n++] = c->facts[i]->id;
+	int rc = tms_support(s, f, s->fire_token, c->rule->index, ids, n);
+	if (!rc)
+		s->fire_token->flags |= FX_TOK_SUPPORT;
+	if (ids != stackid)
+		free(ids);
+	return rc;
+}
+
+static int is_logical(const fire_ctx *c, uint32_t tmpl)
+{
+	const fx_session *s = c->s;
+	return c->tms && (c->rule->logical || tmpl == s->t_finding || tmpl == s->t_recommend ||
+	                  tmpl == s->t_ask);
+}
 
 static int fire_get_var(fx_eval *ev, uint32_t var, fx_val *out)
 {
@@ -487,10 +764,12 @@ static int exec_action(fire_ctx *c, fx_eval *ev, const fx_action *a)
 		for (uint32_t i = 0; i < td->nslots; i++)
 			vals[i] = td->slots[i].dflt;
 		rc = set_slots(c, ev, a->tmpl, a->sets, a->nsets, vals);
-		if (!rc) {
-			rc = assert_values(s, a->tmpl, vals, NULL, 0, NULL);
-			if (rc > 0)
-				rc = 0;
+		int logical = is_logical(c, a->tmpl);
+		if (!rc && !(logical && !s->fire_token)) {
+			fx_fact *f = NULL;
+			rc = assert_values(s, a->tmpl, vals, &f, 0, NULL);
+			if (rc >= 0 && f)
+				rc = fired_fact(c, f, logical);
 		}
 		if (vals != stackv)
 			free(vals);
@@ -515,8 +794,11 @@ static int exec_action(fire_ctx *c, fx_eval *ev, const fx_action *a)
 			return FX_ENOMEM;
 		memcpy(vals, f->slots, td->nslots * sizeof *vals);
 		rc = set_slots(c, ev, f->tmpl, a->sets, a->nsets, vals);
+		fx_fact *nf = NULL;
 		if (!rc)
-			rc = modify_fact(s, f, vals);
+			rc = modify_fact(s, f, vals, &nf);
+		if (!rc && nf)
+			rc = fired_fact(c, nf, is_logical(c, nf->tmpl));
 		if (vals != stackv)
 			free(vals);
 		return rc;
@@ -577,9 +859,14 @@ static int fire(fx_session *s, fx_token *t)
 	s->recent[s->firings % FX_RECENT_RING] = rule->index;
 	if (s->trace)
 		fx_session_emit(s, FX_EV_FIRE, NULL, t);
+	int tms = s->rule_tms[rule->index];
+	if (tms) {
+		t->flags |= FX_TOK_FIRING;
+		s->fire_token = t;
+	}
 	t = NULL; /* may be deleted by the actions */
 
-	fire_ctx c = {s, rule, facts, n, locals, set};
+	fire_ctx c = {s, rule, facts, n, locals, set, tms};
 	fx_buf err;
 	fx_buf_init(&err);
 	fx_eval ev;
@@ -590,9 +877,16 @@ static int fire(fx_session *s, fx_token *t)
 	ev.err = &err;
 	fx_buf_init(&ev.scratch);
 	s->firing = 1;
-	for (uint32_t i = 0; i < rule->nactions && !rc; i++)
+	for (uint32_t i = 0; i < rule->nactions && !rc; i++) {
 		rc = exec_action(&c, &ev, &rule->actions[i]);
+		if (!rc && s->jqueue)
+			rc = fx_session_tms_drain(s);
+	}
 	s->firing = 0;
+	if (s->fire_token) {
+		s->fire_token->flags &= (uint16_t)~FX_TOK_FIRING;
+		s->fire_token = NULL;
+	}
 	fx_buf_dispose(&ev.scratch);
 	fx_buf_dispose(&err);
 	for (uint32_t i = 0; i < n; i++)
@@ -691,13 +985,50 @@ int fx_session_run(fx_session *s, uint64_t limit, uint64_t *fired)
 
 /* --- lifecycle ----------------------------------------------------------------------------- */
 
+static uint32_t template_index(const fx_program *prog, const char *name)
+{
+	for (uint32_t i = 0; i < prog->ntemplates; i++)
+		if (strcmp(prog->templates[i].name, name) == 0)
+			return i;
+	return ~0u;
+}
+
+/* Which rules' firings support facts: those with `logical`, and those asserting a template of
+ * the diagnosis vocabulary (conclude, recommend, ask). */
+static int tms_init(fx_session *s)
+{
+	const fx_program *prog = s->prog;
+	s->t_finding = template_index(prog, "finding");
+	s->t_recommend = template_index(prog, "recommend");
+	s->t_ask = template_index(prog, "ask");
+	s->t_answer = template_index(prog, "answer");
+	s->t_tried = template_index(prog, "tried");
+	s->rule_tms = calloc(prog->nrules + 1, 1);
+	if (!s->rule_tms)
+		return FX_ENOMEM;
+	for (uint32_t r = 0; r < prog->nrules; r++) {
+		const fx_rule_def *rule = &prog->rules[r];
+		int tms = rule->logical != 0;
+		for (uint32_t i = 0; i < rule->nactions && !tms; i++) {
+			const fx_action *a = &rule->actions[i];
+			tms = (a->kind == FX_A_ASSERT || a->kind == FX_A_MODIFY) &&
+			      (a->tmpl == s->t_finding || a->tmpl == s->t_recommend || a->tmpl == s->t_ask);
+		}
+		s->rule_tms[r] = (uint8_t)tms;
+	}
+	return 0;
+}
+
 static int assert_initial(fx_session *s)
 {
 	for (uint32_t i = 0; i < s->prog->nfacts; i++) {
 		const fx_fact_def *fd = &s->prog->facts[i];
-		int rc = assert_values(s, fd->tmpl, fd->values, NULL, 0, NULL);
+		fx_fact *f = NULL;
+		int rc = assert_values(s, fd->tmpl, fd->values, &f, 0, NULL);
 		if (rc < 0)
 			return rc;
+		if (f)
+			set_origin(f, FX_ORIGIN_INITIAL, 0);
 	}
 	return 0;
 }
@@ -723,6 +1054,8 @@ int fx_session_new(fx_session **out, fx_kb *kb)
 		rc = fx_rete_session_alloc(s);
 	if (!rc)
 		rc = fx_agenda_init(&s->agenda, s->net->nlevels);
+	if (!rc)
+		rc = tms_init(s);
 	if (!rc) {
 		fx_rete_session_init(s);
 		rc = s->oom ? FX_ENOMEM : assert_initial(s);
@@ -737,6 +1070,7 @@ int fx_session_new(fx_session **out, fx_kb *kb)
 
 static void drop_all(fx_session *s)
 {
+	tms_clear(s);
 	fx_rete_session_clear(s);
 	fx_fact *f = s->first;
 	while (f) {
@@ -761,6 +1095,9 @@ void fx_session_free(fx_session *s)
 		drop_all(s);
 	fx_rete_session_free(s);
 	fx_text_state_free(s->text); /* text.c: scratch and provenance */
+	fx_explain_state_free(s->expl);
+	free(s->jmap);
+	free(s->rule_tms);
 	fx_agenda_dispose(&s->agenda);
 	free(s->byid);
 	free(s->dups);
@@ -906,10 +1243,14 @@ int fx_session_assert(fx_session *s, const char *tmpl, const char *const *slots,
 		if (rc > 0)
 			rc = 0;
 	}
+	if (!rc && f)
+		set_origin(f, FX_ORIGIN_USER, 0);
 	if (!rc && id)
 		*id = f ? f->id : 0;
 	if (vals != stackv)
 		free(vals);
+	if (!rc && s->jqueue)
+		rc = fx_session_tms_drain(s);
 	if (!rc && s->oom)
 		rc = FX_ENOMEM;
 	return rc;
@@ -920,8 +1261,15 @@ int fx_session_assert_vals(fx_session *s, uint32_t tmpl, const fx_val *v, uint64
 {
 	fx_fact *f = NULL;
 	int rc = assert_values(s, tmpl, v, &f, 0, NULL);
+	if (rc >= 0 && f)
+		set_origin(f, FX_ORIGIN_TEXT, 0);
 	if (rc >= 0 && id)
 		*id = f ? f->id : 0;
+	if (rc >= 0 && s->jqueue) {
+		int r = fx_session_tms_drain(s);
+		if (r)
+			rc = r;
+	}
 	if (rc >= 0 && s->oom)
 		rc = FX_ENOMEM;
 	return rc;
@@ -934,7 +1282,10 @@ int fx_session_retract(fx_session *s, uint64_t id)
 	fx_fact *f = byid_find(s, id);
 	if (!f)
 		return FX_ENOTFOUND;
-	return retract_fact(s, f, 0);
+	int rc = retract_fact(s, f, 0);
+	if (!rc && s->jqueue)
+		rc = fx_session_tms_drain(s);
+	return rc;
 }
 
 int fx_session_modify(fx_session *s, uint64_t id, const char *const *slots,
@@ -953,10 +1304,15 @@ int fx_session_modify(fx_session *s, uint64_t id, const char *const *slots,
 	memcpy(vals, f->slots, td->nslots * sizeof *vals);
 	int rc = 0;
 	rc = set_named(s, td, slots, values, n, vals);
+	fx_fact *nf = NULL;
 	if (!rc)
-		rc = modify_fact(s, f, vals);
+		rc = modify_fact(s, f, vals, &nf);
+	if (!rc && nf)
+		set_origin(nf, FX_ORIGIN_USER, 0);
 	if (vals != stackv)
 		free(vals);
+	if (!rc && s->jqueue)
+		rc = fx_session_tms_drain(s);
 	return rc;
 }
 
@@ -1143,8 +1499,12 @@ int fx_session_assert_text(fx_session *s, const char *text, uint64_t *id)
 	rc = assert_values(s, (uint32_t)t, vals, &f, 0, NULL);
 	if (rc > 0)
 		rc = 0;
+	if (!rc && f)
+		set_origin(f, FX_ORIGIN_USER, 0);
 	if (!rc && id)
 		*id = f ? f->id : 0;
+	if (!rc && s->jqueue)
+		rc = fx_session_tms_drain(s);
 done:
 	if (vals != stackv)
 		free(vals);
@@ -1257,4 +1617,162 @@ int fx_session_agenda_get(const fx_session *s, size_t i, long *rule, const uint6
 	if (nfacts)
 		*nfacts = n;
 	return 0;
+}
+
+/* --- consultation ---------------------------------------------------------------------------- */
+
+static long question_find(const fx_session *s, const char *name)
+{
+	for (uint32_t i = 0; i < s->prog->nquestions; i++)
+		if (strcmp(s->prog->questions[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* Slot `name` of template tmpl, or -1. */
+static long slot_of(const fx_session *s, uint32_t tmpl, const char *name)
+{
+	if (tmpl == ~0u)
+		return -1;
+	return find_slot(&s->prog->templates[tmpl], name, strlen(name));
+}
+
+/* Retract every answer fact to the question whose name is the atom q, except `keep`. */
+static int retract_answers(fx_session *s, const fx_atom *q, const fx_fact *keep)
+{
+	long qs = slot_of(s, s->t_answer, "question");
+	if (qs < 0)
+		return 0;
+	fx_val qv = fx_val_atom(FX_SYMBOL, q);
+	int rc = 0;
+	fx_fact *f = s->first;
+	while (f && !rc) {
+		fx_fact *next = f->next;
+		if (f->tmpl == s->t_answer && f != keep && fx_val_eq(f->slots[qs], qv)) {
+			/* the withdrawal may take any fact with it: start again (answers are few) */
+			rc = retract_fact(s, f, 0);
+			if (!rc && s->jqueue)
+				rc = fx_session_tms_drain(s);
+			f = s->first;
+			continue;
+		}
+		f = next;
+	}
+	return rc;
+}
+
+static int unknown_question(fx_session *s, const char *question)
+{
+	fx_buf b;
+	fx_buf_init(&b);
+	fx_buf_printf(&b, "no question '%s'", question);
+	if (s->prog->nquestions) {
+		fx_buf_puts(&b, "; the questions are ");
+		for (uint32_t i = 0; i < s->prog->nquestions; i++)
+			fx_buf_printf(&b, "%s%s", i ? ", " : "", s->prog->questions[i].name);
+	}
+	fx_error_set(&s->err, "unknown-question", (fx_pos){0, 0, 0}, NULL, "%s", fx_buf_cstr(&b));
+	fx_buf_dispose(&b);
+	return FX_ENOTFOUND;
+}
+
+int fx_session_answer(fx_session *s, const char *question, const char *answer, uint64_t *id)
+{
+	if (!s || !question || !answer)
+		return FX_EINVAL;
+	long qi = question_find(s, question);
+	long qs = slot_of(s, s->t_answer, "question"), vs = slot_of(s, s->t_answer, "value");
+	if (qi < 0 || qs < 0 || vs < 0)
+		return unknown_question(s, question);
+	const fx_question_def *qd = &s->prog->questions[qi];
+	const fx_answer_def *ad = NULL;
+	for (uint32_t i = 0; i < qd->nanswers && !ad; i++)
+		if (strcmp(qd->answers[i].value, answer) == 0)
+			ad = &qd->answers[i];
+	if (!ad && strcmp(answer, "unknown") != 0) {
+		fx_buf b;
+		fx_buf_init(&b);
+		fx_buf_printf(&b, "question %s has no answer '%s'; the answers are ", question, answer);
+		for (uint32_t i = 0; i < qd->nanswers; i++)
+			fx_buf_printf(&b, "%s, ", qd->answers[i].value);
+		fx_buf_puts(&b, "unknown");
+		fx_error_set(&s->err, "unknown-answer", qd->pos, NULL, "%s", fx_buf_cstr(&b));
+		fx_buf_dispose(&b);
+		return FX_ENOTFOUND;
+	}
+	const fx_template_def *td = &s->prog->templates[s->t_answer];
+	fx_val stackv[32];
+	fx_val *vals = td->nslots <= 32 ? stackv : malloc(td->nslots * sizeof *vals);
+	const fx_atom *qa = fx_atoms_intern(&s->atoms, question, strlen(question));
+	const fx_atom *va = fx_atoms_intern(&s->atoms, answer, strlen(answer));
+	if (!vals || !qa || !va) {
+		if (vals && vals != stackv)
+			free(vals);
+		return FX_ENOMEM;
+	}
+	for (uint32_t i = 0; i < td->nslots; i++)
+		vals[i] = td->slots[i].dflt;
+	vals[qs] = fx_val_atom(FX_SYMBOL, qa);
+	vals[vs] = fx_val_atom(FX_SYMBOL, va);
+	fx_fact *af = NULL;
+	int rc = assert_values(s, s->t_answer, vals, &af, 0, NULL);
+	if (vals != stackv)
+		free(vals);
+	if (rc < 0)
+		return rc;
+	int fresh = rc == 0;
+	/* Hold the answer while the earlier ones go: nothing it supports may go with them. */
+	af->refs++;
+	set_origin(af, FX_ORIGIN_ANSWER, 0);
+	rc = retract_answers(s, qa, af);
+	for (uint32_t i = 0; fresh && ad && i < ad->nfacts && !rc && af->live; i++) {
+		const fx_fact_def *fd = &ad->facts[i];
+		fx_fact *f = NULL;
+		rc = assert_values(s, fd->tmpl, fd->values, &f, 0, NULL);
+		if (rc >= 0 && f) {
+			rc = tms_support(s, f, af, FX_JUST_ANSWER, &af->id, 1);
+			if (!rc)
+				af->origin |= FX_ORIGIN_SUPPORTS;
+		}
+	}
+	if (!rc && id)
+		*id = af->live ? af->id : 0;
+	fact_unref(s, af);
+	if (!rc && s->jqueue)
+		rc = fx_session_tms_drain(s);
+	if (!rc && s->oom)
+		rc = FX_ENOMEM;
+	return rc;
+}
+
+int fx_session_unanswer(fx_session *s, const char *question)
+{
+	if (!s || !question)
+		return FX_EINVAL;
+	if (question_find(s, question) < 0 || s->t_answer == ~0u)
+		return unknown_question(s, question);
+	const fx_atom *qa = fx_atoms_intern(&s->atoms, question, strlen(question));
+	if (!qa)
+		return FX_ENOMEM;
+	return retract_answers(s, qa, NULL);
+}
+
+int fx_session_tried(fx_session *s, const char *remedy, uint64_t *id)
+{
+	if (!s || !remedy)
+		return FX_EINVAL;
+	long rs = slot_of(s, s->t_tried, "remedy");
+	int known = s->prog->nremedies == 0;
+	for (uint32_t i = 0; i < s->prog->nremedies && !known; i++)
+		known = strcmp(s->prog->remedies[i].name, remedy) == 0;
+	if (rs < 0 || !known)
+		return api_error(s, FX_ENOTFOUND, "no remedy named", remedy);
+	const char *slots[1] = {"remedy"};
+	fx_value v = fx_value_symbol(remedy);
+	return fx_session_assert(s, "tried", slots, &v, 1, id);
+}
+
+fx_fact *fx_session_fact_get(const fx_session *s, uint64_t id)
+{
+	return byid_find(s, id);
 }

@@ -59,6 +59,26 @@ typedef struct fx_agenda {
 
 #define FX_RECENT_RING 1024
 
+/* One logical support of a fact (truth maintenance): the firing of a rule's activation, or an
+ * answer fact. Kept on the fact's list and on its supporter's list (the session's jmap). */
+typedef struct fx_just {
+	fx_fact *fact;             /* the fact supported */
+	const void *by;            /* the supporter: an fx_token (rule) or an fx_fact (answer) */
+	uint32_t rule;             /* the rule that fired, or FX_JUST_ANSWER */
+	uint32_t nids;
+	struct fx_just *f_next;    /* the fact's other supports */
+	struct fx_just *s_next;    /* the supporter's other supported facts; the withdrawal queue */
+	uint64_t ids[];            /* rule: the fact ids matched, in pattern order; answer: its id */
+} fx_just;
+
+#define FX_JUST_ANSWER 0xffffffffu
+
+/* Supporter -> its justifications: open addressing on the pointer, backward-shift deletion. */
+typedef struct fx_jmap_entry {
+	const void *key;
+	fx_just *list;
+} fx_jmap_entry;
+
 struct fx_session {
 	fx_kb *kb;
 	const fx_program *prog;
@@ -100,6 +120,16 @@ struct fx_session {
 	size_t idcap;
 	int oom;                   /* an allocation failed inside the network: state is suspect */
 	uint64_t match_errors;     /* expression errors while matching (each fails its test) */
+	/* truth maintenance (session.c) */
+	uint32_t t_finding, t_recommend, t_ask, t_answer, t_tried; /* prelude templates, ~0u if none */
+	uint8_t *rule_tms;         /* per rule: 1 when its firings support what they assert */
+	fx_jmap_entry *jmap;       /* supporter -> justifications; cap a power of two, or 0 */
+	uint32_t jmap_cap, jmap_count;
+	fx_just *jqueue;           /* justifications withdrawn, waiting for fx_session_tms_drain */
+	fx_token *fire_token;      /* the activation firing, when its rule's asserts are logical */
+	int fire_dead;             /* that activation's partial match went during the firing */
+	int draining;
+	struct fx_explain_state *expl; /* explain.c's scratch; NULL until used */
 };
 
 #define FX_POOL_CLASSES 64 /* objects up to 1 KiB are recycled; larger go straight to malloc */
@@ -151,6 +181,14 @@ fx_token *fx_agenda_pop(fx_session *s);
  * Returns 0 and *id for a new fact, 1 and the id of the identical fact already present, or a
  * negative code. */
 int fx_session_assert_vals(fx_session *s, uint32_t tmpl, const fx_val *v, uint64_t *id);
+
+/* Truth maintenance (session.c). A token flagged FX_TOK_SUPPORT or FX_TOK_FIRING stopped
+ * being a match (deleted, or a direct token blocked): queue what it supported. */
+void fx_session_tms_gone(fx_session *s, fx_token *t);
+/* Retract the facts left without support by queued withdrawals (cascading). */
+int fx_session_tms_drain(fx_session *s);
+/* Fact by id, or NULL. */
+fx_fact *fx_session_fact_get(const fx_session *s, uint64_t id);
 
 /* Trace helpers (session.c) */
 void fx_session_emit(fx_session *s, fx_event ev, const fx_fact *f, const fx_token *t);

@@ -746,6 +746,280 @@ static void test_load_buffers(void **state)
 	assert_null(kb);
 }
 
+/* --- Truth maintenance ------------------------------------------------------------------------ */
+
+static const char *tms_kb =
+	"templates:\n"
+	"  - {id: a, slots: {x: symbol}}\n"
+	"  - {id: b, slots: {x: symbol}}\n"
+	"  - {id: e, slots: {x: symbol}}\n"
+	"  - {id: stop, slots: {x: symbol}}\n"
+	"  - {id: c, slots: {x: symbol}}\n"
+	"  - {id: d, slots: {x: symbol}}\n"
+	"  - {id: g, slots: {x: symbol}}\n"
+	"  - {id: plain, slots: {x: symbol}}\n"
+	"questions:\n"
+	"  - id: q\n"
+	"    ask: Is it p?\n"
+	"    answers:\n"
+	"      yes: [{a: {x: p}}, {b: {x: p}}]\n"
+	"      no: [{stop: {x: p}}]\n"
+	"rules:\n"
+	"  - id: ab\n"
+	"    logical: true\n"
+	"    when:\n"
+	"      - a: {x: \"?x\"}\n"
+	"      - b: {x: \"?x\"}\n"
+	"      - not: {stop: {x: \"?x\"}}\n"
+	"    then:\n"
+	"      - assert: {c: {x: \"?x\"}}\n"
+	"  - id: alt\n"
+	"    logical: true\n"
+	"    when:\n"
+	"      - e: {x: \"?x\"}\n"
+	"    then:\n"
+	"      - assert: {c: {x: \"?x\"}}\n"
+	"  - id: cd\n"
+	"    logical: true\n"
+	"    when:\n"
+	"      - c: {x: \"?x\"}\n"
+	"    then:\n"
+	"      - assert: {d: {x: \"?x\"}}\n"
+	"      - conclude: {id: found}\n"
+	"  - id: mid\n"
+	"    logical: true\n"
+	"    when:\n"
+	"      - a: {x: \"?x\"}\n"
+	"      - not: {stop: {x: \"?x\"}}\n"
+	"      - e: {x: \"?x\"}\n"
+	"    then:\n"
+	"      - assert: {g: {x: \"?x\"}}\n"
+	"  - id: keep\n"
+	"    when:\n"
+	"      - a: {x: \"?x\"}\n"
+	"    then:\n"
+	"      - assert: {plain: {x: \"?x\"}}\n";
+
+static void test_tms_withdraw_through_join(void **state)
+{
+	(void)state;
+	fx_session *s = session(load(tms_kb));
+	uint64_t a = add(s, "(a (x p))");
+	add(s, "(b (x p))");
+	run(s);
+	assert_int_equal(count(s, "c", "(x p)"), 1);
+	assert_int_equal(count(s, "d", "(x p)"), 1);
+	assert_int_equal(count(s, "finding", "found"), 1);
+	assert_int_equal(count(s, "plain", NULL), 1);
+	/* a goes: c loses its only support, and d and the finding (supported by c) go with it; the
+	 * plain fact of a rule without logical stays. No run is needed. */
+	assert_int_equal(fx_session_retract(s, a), 0);
+	assert_int_equal(count(s, "c", NULL), 0);
+	assert_int_equal(count(s, "d", NULL), 0);
+	assert_int_equal(count(s, "finding", NULL), 0);
+	assert_int_equal(count(s, "plain", NULL), 1);
+	/* a back: everything is concluded again. */
+	add(s, "(a (x p))");
+	run(s);
+	assert_int_equal(count(s, "d", "(x p)"), 1);
+	fx_session_free(s);
+}
+
+static void test_tms_withdraw_through_not(void **state)
+{
+	(void)state;
+	fx_session *s = session(load(tms_kb));
+	add(s, "(a (x p))");
+	add(s, "(b (x p))");
+	add(s, "(e (x q))");
+	add(s, "(a (x q))");
+	run(s);
+	assert_int_equal(count(s, "c", "(x p)"), 1);
+	assert_int_equal(count(s, "g", "(x q)"), 1);
+	/* The rule's final `not` becomes blocked (a direct node: its token stays, blocked). */
+	uint64_t st = add(s, "(stop (x p))");
+	assert_int_equal(count(s, "c", "(x p)"), 0);
+	assert_int_equal(count(s, "d", "(x p)"), 0);
+	/* A `not` in mid-rule: the tokens after it go. */
+	uint64_t sq = add(s, "(stop (x q))");
+	assert_int_equal(count(s, "g", NULL), 0);
+	/* Unblocked: the activations come back and refire. */
+	assert_int_equal(fx_session_retract(s, st), 0);
+	assert_int_equal(fx_session_retract(s, sq), 0);
+	run(s);
+	assert_int_equal(count(s, "c", "(x p)"), 1);
+	assert_int_equal(count(s, "g", "(x q)"), 1);
+	fx_session_free(s);
+}
+
+static void test_tms_two_supports_and_user(void **state)
+{
+	(void)state;
+	fx_session *s = session(load(tms_kb));
+	uint64_t a = add(s, "(a (x p))");
+	add(s, "(b (x p))");
+	uint64_t e = add(s, "(e (x p))");
+	run(s);
+	assert_int_equal(count(s, "c", "(x p)"), 1);
+	/* Two supports (ab and alt): losing one keeps c and what hangs on it. */
+	assert_int_equal(fx_session_retract(s, a), 0);
+	assert_int_equal(count(s, "c", "(x p)"), 1);
+	assert_int_equal(count(s, "d", "(x p)"), 1);
+	assert_int_equal(fx_session_retract(s, e), 0);
+	assert_int_equal(count(s, "c", NULL), 0);
+	assert_int_equal(count(s, "d", NULL), 0);
+	/* Asserted again by the user, a supported fact becomes unconditional. */
+	uint64_t e2 = add(s, "(e (x p))");
+	run(s);
+	uint64_t c = add(s, "(c (x p))");
+	assert_true(c != 0);
+	assert_int_equal(fx_session_retract(s, e2), 0);
+	assert_int_equal(count(s, "c", "(x p)"), 1);
+	assert_int_equal(count(s, "d", "(x p)"), 1);
+	/* Retracting a supported fact directly is allowed; its dependants go. */
+	assert_int_equal(fx_session_retract(s, c), 0);
+	assert_int_equal(count(s, "d", NULL), 0);
+	fx_session_free(s);
+}
+
+static void test_tms_answers(void **state)
+{
+	(void)state;
+	fx_session *s = session(load(tms_kb));
+	uint64_t id = 0;
+	assert_int_equal(fx_session_answer(s, "q", "yes", &id), 0);
+	assert_true(id != 0);
+	assert_int_equal(count(s, "answer", "(question q) (value yes)"), 1);
+	run(s);
+	assert_int_equal(count(s, "c", "(x p)"), 1);
+	/* A new answer replaces the old one and withdraws all it supported. */
+	assert_int_equal(fx_session_answer(s, "q", "no", &id), 0);
+	assert_int_equal(count(s, "answer", NULL), 1);
+	assert_int_equal(count(s, "a", NULL), 0);
+	assert_int_equal(count(s, "c", NULL), 0);
+	assert_int_equal(count(s, "stop", "(x p)"), 1);
+	assert_int_equal(fx_session_answer(s, "q", "unknown", NULL), 0);
+	assert_int_equal(count(s, "stop", NULL), 0);
+	assert_int_equal(fx_session_unanswer(s, "q"), 0);
+	assert_int_equal(count(s, "answer", NULL), 0);
+	/* Errors: the message lists the allowed answers. */
+	assert_int_equal(fx_session_answer(s, "q", "maybe", NULL), FX_ENOTFOUND);
+	assert_non_null(strstr(fx_session_last_error(s)->message, "yes, no, unknown"));
+	assert_int_equal(fx_session_answer(s, "nope", "yes", NULL), FX_ENOTFOUND);
+	assert_int_equal(fx_session_unanswer(s, "nope"), FX_ENOTFOUND);
+	assert_int_equal(fx_session_answer(NULL, "q", "yes", NULL), FX_EINVAL);
+	fx_session_free(s);
+}
+
+/* Sorted texts of every fact, for comparing sessions whose ids differ. */
+static int strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *facts_text(fx_session *s)
+{
+	size_t n = fx_session_fact_count(s), k = 0, len = 1;
+	char **lines = calloc(n + 1, sizeof *lines);
+	assert_non_null(lines);
+	uint64_t id = 0;
+	while (fx_session_fact_next(s, id, &id)) {
+		char buf[256];
+		fx_session_fact_format(s, id, buf, sizeof buf);
+		lines[k] = strdup(buf);
+		len += strlen(buf) + 1;
+		k++;
+	}
+	assert_int_equal(k, n);
+	qsort(lines, k, sizeof *lines, strp_cmp);
+	char *all = malloc(len);
+	assert_non_null(all);
+	all[0] = '\0';
+	for (size_t i = 0; i < k; i++) {
+		strcat(all, lines[i]);
+		strcat(all, "\n");
+		free(lines[i]);
+	}
+	free(lines);
+	return all;
+}
+
+/* Random inputs (facts, answers) come and go; after each run the session holds exactly what a
+ * fresh session holds given only the inputs still standing. */
+static void test_tms_differential(void **state)
+{
+	(void)state;
+	fx_kb *kb = load(tms_kb);
+	fx_session *s;
+	assert_int_equal(fx_session_new(&s, kb), 0);
+	static const char *const tmpl[] = {"a", "b", "e", "stop"};
+	static const char *const xs[] = {"p", "q", "r"};
+	static const char *const answers[] = {"yes", "no", "unknown", NULL};
+	uint32_t seed = 777;
+	char inputs[4][3];
+	int answer = 3;
+	memset(inputs, 0, sizeof inputs);
+	for (int step = 0; step < 300; step++) {
+		seed = seed * 1103515245u + 12345u;
+		uint32_t r = seed >> 16;
+		if (r % 7 == 0) {
+			answer = (int)((r >> 3) % 4);
+			if (answers[answer])
+				assert_int_equal(fx_session_answer(s, "q", answers[answer], NULL), 0);
+			else
+				assert_int_equal(fx_session_unanswer(s, "q"), 0);
+		} else {
+			int t = (int)((r >> 3) % 4), x = (int)((r >> 5) % 3);
+			/* x = p of a, b and stop comes from answers only: retracting a fact removes it
+			 * whatever supports it, so user facts and answers must not share one. */
+			if (t != 2 && x == 0)
+				x = 1 + (int)((r >> 7) % 2);
+			char buf[64];
+			snprintf(buf, sizeof buf, "(%s (x %s))", tmpl[t], xs[x]);
+			if (inputs[t][x]) {
+				uint64_t id = add(s, buf); /* the existing fact's id */
+				assert_int_equal(fx_session_retract(s, id), 0);
+				inputs[t][x] = 0;
+			} else {
+				add(s, buf);
+				inputs[t][x] = 1;
+			}
+		}
+		if (r % 3)
+			run(s);
+		if (step % 10 != 9)
+			continue;
+		run(s);
+		fx_session *fresh;
+		assert_int_equal(fx_session_new(&fresh, kb), 0);
+		for (int t = 0; t < 4; t++)
+			for (int x = 0; x < 3; x++)
+				if (inputs[t][x]) {
+					char buf[64];
+					snprintf(buf, sizeof buf, "(%s (x %s))", tmpl[t], xs[x]);
+					add(fresh, buf);
+				}
+		if (answers[answer])
+			assert_int_equal(fx_session_answer(fresh, "q", answers[answer], NULL), 0);
+		run(fresh);
+		/* `plain` comes from a rule without logical: it stays once made, by design. */
+		uint64_t id = 0;
+		while (fx_session_fact_next(s, id, &id)) {
+			char buf[64];
+			fx_session_fact_format(s, id, buf, sizeof buf);
+			if (strncmp(buf, "(plain ", 7) == 0)
+				add(fresh, buf);
+		}
+		char *x = facts_text(s), *y = facts_text(fresh);
+		assert_string_equal(x, y);
+		free(x);
+		free(y);
+		fx_session_free(fresh);
+	}
+	fx_session_free(s);
+	fx_kb_free(kb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -766,6 +1040,11 @@ int main(void)
 		cmocka_unit_test(test_shared_prefix),
 		cmocka_unit_test(test_lex_and_mea),
 		cmocka_unit_test(test_load_buffers),
+		cmocka_unit_test(test_tms_withdraw_through_join),
+		cmocka_unit_test(test_tms_withdraw_through_not),
+		cmocka_unit_test(test_tms_two_supports_and_user),
+		cmocka_unit_test(test_tms_answers),
+		cmocka_unit_test(test_tms_differential),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
