@@ -7,6 +7,7 @@
 #include "load.h"
 #include "match.h"
 #include "regex.h"
+#include "expr.h"
 
 static void kb_destroy(fx_kb *kb)
 {
@@ -51,6 +52,240 @@ static int build_matcher(fx_kb *kb, fx_reporter *rep)
 	return rc;
 }
 
+/* --- Public views, built once after loading ----------------------------------------------------
+ * Everything goes to the kb's arena; a failure is FX_ENOMEM for the whole load. */
+
+static void *views_alloc(fx_kb *kb, size_t n, size_t esz, int *oom)
+{
+	if (n == 0)
+		return NULL;
+	void *p = n > SIZE_MAX / esz ? NULL : fx_arena_alloc(&kb->arena, n * esz);
+	if (!p)
+		*oom = 1;
+	return p;
+}
+
+static void set_pos(fx_pos p, const char **file, unsigned *line, unsigned *col)
+{
+	*file = p.file;
+	*line = p.line;
+	*col = p.col;
+}
+
+static const fx_sample_info *sample_view(fx_kb *kb, const fx_sample *s, uint32_t n, int *oom)
+{
+	fx_sample_info *out = views_alloc(kb, n, sizeof *out, oom);
+	for (uint32_t i = 0; out && i < n; i++) {
+		out[i].text = s[i].text;
+		out[i].len = s[i].len;
+		set_pos(s[i].pos, &out[i].file, &out[i].line, &out[i].col);
+	}
+	return out;
+}
+
+static void pattern_view(fx_kb *kb, const fx_pattern_def *p, fx_pattern_info *o, int *oom)
+{
+	static const char *const flag_text[16] = {"",    "i",   "m",   "im",  "s",    "is",
+	                                          "ms",  "ims", "x",   "ix",  "mx",   "imx",
+	                                          "sx",  "isx", "msx", "imsx"};
+	o->id = p->name;
+	o->regex = p->regex;
+	o->regex_len = p->regex_len;
+	o->flags = flag_text[p->flags & 15u];
+	o->source = p->source;
+	o->doc = p->doc;
+	o->examples = sample_view(kb, p->examples, p->nexamples, oom);
+	o->nexamples = o->examples ? p->nexamples : 0;
+	o->near_misses = sample_view(kb, p->near_misses, p->nnear, oom);
+	o->nnear_misses = o->near_misses ? p->nnear : 0;
+	const char **as = views_alloc(kb, p->nfacts, sizeof *as, oom);
+	for (uint32_t i = 0; as && i < p->nfacts; i++)
+		as[i] = kb->prog.templates[p->facts[i].tmpl].name;
+	o->asserts = as;
+	o->nasserts = as ? p->nfacts : 0;
+	set_pos(p->pos, &o->file, &o->line, &o->col);
+}
+
+static void question_view(fx_kb *kb, const fx_question_def *q, fx_question_info *o, int *oom)
+{
+	o->id = q->name;
+	o->text = q->text;
+	o->doc = q->doc;
+	o->source = q->source;
+	const char **names = views_alloc(kb, q->nanswers, sizeof *names, oom);
+	for (uint32_t i = 0; names && i < q->nanswers; i++)
+		names[i] = q->answers[i].value;
+	o->answers = names;
+	o->nanswers = names ? q->nanswers : 0;
+	set_pos(q->pos, &o->file, &o->line, &o->col);
+}
+
+static void case_view(fx_kb *kb, const fx_case_def *c, fx_case_info *o, int *oom)
+{
+	o->id = c->name;
+	o->source = c->source;
+	o->doc = c->doc;
+	o->input = c->input;
+	o->input_len = c->input ? c->input_len : 0;
+	fx_answer_pair *ap = views_alloc(kb, c->nanswers, sizeof *ap, oom);
+	for (uint32_t i = 0; ap && i < c->nanswers; i++) {
+		const fx_question_def *q = &kb->prog.questions[c->answers[i].question];
+		ap[i].question = q->name;
+		ap[i].answer = c->answers[i].answer < q->nanswers
+		                       ? q->answers[c->answers[i].answer].value
+		                       : "unknown";
+	}
+	o->answers = ap;
+	o->nanswers = ap ? c->nanswers : 0;
+	o->tried = c->tried;
+	o->ntried = c->ntried;
+	o->findings = c->findings;
+	o->nfindings = c->nfindings;
+	o->remedies = c->remedies;
+	o->nremedies = c->nremedies;
+	o->absent = c->absent;
+	o->nabsent = c->nabsent;
+	o->top = c->top;
+	o->nothing = c->nothing;
+	set_pos(c->pos, &o->file, &o->line, &o->col);
+}
+
+/* Constant slot values of a link: the equality tests of a pattern, or the constant values of
+ * an action's slots. */
+typedef struct link_consts {
+	const char *slots[64];
+	fx_value values[64];
+	size_t n;
+} link_consts;
+
+static void link_add(link_consts *lc, const fx_template_def *td, uint32_t slot, fx_val v)
+{
+	if (lc->n == 64 || slot >= td->nslots)
+		return;
+	lc->slots[lc->n] = td->slots[slot].name;
+	lc->values[lc->n] = fx_val_public(v);
+	lc->n++;
+}
+
+static void link_finish(fx_kb *kb, fx_rule_link *l, const link_consts *lc, int *oom)
+{
+	const char **slots = views_alloc(kb, lc->n, sizeof *slots, oom);
+	fx_value *vals = views_alloc(kb, lc->n, sizeof *vals, oom);
+	if (slots && vals) {
+		memcpy(slots, lc->slots, lc->n * sizeof *slots);
+		memcpy(vals, lc->values, lc->n * sizeof *vals);
+		l->slots = slots;
+		l->values = vals;
+		l->nconst = lc->n;
+	}
+}
+
+/* The patterns under ces (n of them), depth first in source order; kind for those at this
+ * level. Returns the number of links written to out (NULL: only count). */
+static size_t cond_links(fx_kb *kb, const fx_ce *ces, uint32_t n, fx_link_kind kind,
+                         fx_rule_link *out, int *oom)
+{
+	size_t k = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const fx_ce *ce = &ces[i];
+		if (ce->kind == FX_CE_NOT || ce->kind == FX_CE_EXISTS) {
+			fx_link_kind inner = kind == FX_LINK_NOT || ce->kind == FX_CE_NOT
+			                             ? FX_LINK_NOT
+			                             : FX_LINK_EXISTS;
+			k += cond_links(kb, ce->children, ce->nchildren, inner, out ? out + k : NULL,
+			                oom);
+			continue;
+		}
+		if (ce->kind != FX_CE_PATTERN)
+			continue;
+		if (out) {
+			const fx_template_def *td = &kb->prog.templates[ce->tmpl];
+			fx_rule_link *l = &out[k];
+			l->kind = kind;
+			l->tmpl = td->name;
+			set_pos(ce->pos, &l->file, &l->line, &l->col);
+			link_consts lc;
+			lc.n = 0;
+			for (uint32_t c = 0; c < ce->ncons; c++)
+				if (ce->cons[c].op == FX_C_EQ && ce->cons[c].arg &&
+				    ce->cons[c].arg->kind == FX_X_CONST)
+					link_add(&lc, td, ce->cons[c].slot, ce->cons[c].arg->val);
+			link_finish(kb, l, &lc, oom);
+		}
+		k++;
+	}
+	return k;
+}
+
+static void rule_view(fx_kb *kb, const fx_rule_def *r, fx_rule_summary *o, int *oom)
+{
+	size_t nc = cond_links(kb, r->ces, r->nces, FX_LINK_MATCH, NULL, oom);
+	fx_rule_link *conds = views_alloc(kb, nc, sizeof *conds, oom);
+	if (conds) {
+		cond_links(kb, r->ces, r->nces, FX_LINK_MATCH, conds, oom);
+		o->conds = conds;
+		o->nconds = nc;
+	}
+	size_t na = 0;
+	for (uint32_t i = 0; i < r->nactions; i++)
+		if ((r->actions[i].kind == FX_A_ASSERT || r->actions[i].kind == FX_A_MODIFY) &&
+		    r->actions[i].tmpl < kb->prog.ntemplates)
+			na++;
+	fx_rule_link *acts = views_alloc(kb, na, sizeof *acts, oom);
+	if (!acts)
+		return;
+	size_t k = 0;
+	for (uint32_t i = 0; i < r->nactions; i++) {
+		const fx_action *a = &r->actions[i];
+		if ((a->kind != FX_A_ASSERT && a->kind != FX_A_MODIFY) ||
+		    a->tmpl >= kb->prog.ntemplates)
+			continue;
+		const fx_template_def *td = &kb->prog.templates[a->tmpl];
+		fx_rule_link *l = &acts[k++];
+		l->kind = a->kind == FX_A_ASSERT ? FX_LINK_ASSERT : FX_LINK_MODIFY;
+		l->tmpl = td->name;
+		set_pos(a->pos, &l->file, &l->line, &l->col);
+		/* In slot order, whatever order they were written in. */
+		link_consts lc;
+		lc.n = 0;
+		for (uint32_t s = 0; s < td->nslots; s++)
+			for (uint32_t j = 0; j < a->nsets; j++)
+				if (a->sets[j].slot == s && a->sets[j].value &&
+				    a->sets[j].value->kind == FX_X_CONST)
+					link_add(&lc, td, s, a->sets[j].value->val);
+		link_finish(kb, l, &lc, oom);
+	}
+	o->acts = acts;
+	o->nacts = k;
+}
+
+static int build_views(fx_kb *kb, const fx_reporter *rep)
+{
+	int oom = 0;
+	const fx_program *prog = &kb->prog;
+	kb->pattern_infos = views_alloc(kb, prog->npatterns, sizeof(fx_pattern_info), &oom);
+	for (uint32_t i = 0; kb->pattern_infos && i < prog->npatterns; i++)
+		pattern_view(kb, &prog->patterns[i], &kb->pattern_infos[i], &oom);
+	kb->question_infos = views_alloc(kb, prog->nquestions, sizeof(fx_question_info), &oom);
+	for (uint32_t i = 0; kb->question_infos && i < prog->nquestions; i++)
+		question_view(kb, &prog->questions[i], &kb->question_infos[i], &oom);
+	kb->case_infos = views_alloc(kb, prog->ncases, sizeof(fx_case_info), &oom);
+	for (uint32_t i = 0; kb->case_infos && i < prog->ncases; i++)
+		case_view(kb, &prog->cases[i], &kb->case_infos[i], &oom);
+	kb->rule_summaries = views_alloc(kb, prog->nrules, sizeof(fx_rule_summary), &oom);
+	for (uint32_t i = 0; kb->rule_summaries && i < prog->nrules; i++)
+		rule_view(kb, &prog->rules[i], &kb->rule_summaries[i], &oom);
+	if (rep->nsources) {
+		kb->sources = fx_arena_memdup(&kb->arena, rep->sources,
+		                              rep->nsources * sizeof *rep->sources);
+		if (!kb->sources)
+			oom = 1;
+		else
+			kb->nsources = rep->nsources;
+	}
+	return oom ? FX_ENOMEM : 0;
+}
+
 static int kb_load(fx_kb **out, const fx_load_input *in, const fx_load_opts *opts)
 {
 	if (!out)
@@ -73,6 +308,8 @@ static int kb_load(fx_kb **out, const fx_load_input *in, const fx_load_opts *opt
 		rc = fx_rete_compile(&kb->net, &kb->prog, &kb->arena);
 	if (rc == 0)
 		rc = build_matcher(kb, &rep);
+	if (rc == 0)
+		rc = build_views(kb, &rep);
 	fx_reporter_dispose(&rep);
 	if (rc) {
 		kb_destroy(kb);
@@ -251,6 +488,8 @@ int fx_kb_remedy_get(const fx_kb *kb, size_t i, fx_remedy_info *out)
 	out->cost = r->cost;
 	out->warning = r->warning;
 	out->source = r->source;
+	out->doc = r->doc;
+	set_pos(r->pos, &out->file, &out->line, &out->col);
 	return 0;
 }
 
@@ -262,4 +501,79 @@ size_t fx_kb_pattern_count(const fx_kb *kb)
 const char *fx_kb_pattern_name(const fx_kb *kb, size_t i)
 {
 	return kb && i < kb->prog.npatterns ? kb->prog.patterns[i].name : NULL;
+}
+
+long fx_kb_pattern_find(const fx_kb *kb, const char *id)
+{
+	if (!kb || !id)
+		return -1;
+	for (uint32_t i = 0; i < kb->prog.npatterns; i++)
+		if (strcmp(kb->prog.patterns[i].name, id) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* The accessors below hand out the views built at load: *out = view, or zeroed when i is out
+ * of range. */
+#define VIEW_GET(kb, i, out, count, views)                                                     \
+	do {                                                                                   \
+		if (!(out))                                                                    \
+			return FX_EINVAL;                                                      \
+		memset((out), 0, sizeof *(out));                                               \
+		if (!(kb))                                                                     \
+			return FX_EINVAL;                                                      \
+		if ((i) >= (kb)->prog.count)                                                   \
+			return FX_ENOTFOUND;                                                   \
+		*(out) = (kb)->views[i];                                                       \
+		return 0;                                                                      \
+	} while (0)
+
+int fx_kb_pattern_get(const fx_kb *kb, size_t i, fx_pattern_info *out)
+{
+	VIEW_GET(kb, i, out, npatterns, pattern_infos);
+}
+
+const char *fx_kb_rule_because(const fx_kb *kb, size_t i)
+{
+	return kb && i < kb->prog.nrules ? kb->prog.rules[i].because : NULL;
+}
+
+const char *fx_kb_rule_source(const fx_kb *kb, size_t i)
+{
+	return kb && i < kb->prog.nrules ? kb->prog.rules[i].source : NULL;
+}
+
+int fx_kb_rule_summary(const fx_kb *kb, size_t i, fx_rule_summary *out)
+{
+	VIEW_GET(kb, i, out, nrules, rule_summaries);
+}
+
+size_t fx_kb_question_count(const fx_kb *kb)
+{
+	return kb ? kb->prog.nquestions : 0;
+}
+
+long fx_kb_question_find(const fx_kb *kb, const char *id)
+{
+	if (!kb || !id)
+		return -1;
+	for (uint32_t i = 0; i < kb->prog.nquestions; i++)
+		if (strcmp(kb->prog.questions[i].name, id) == 0)
+			return (long)i;
+	return -1;
+}
+
+int fx_kb_question_get(const fx_kb *kb, size_t i, fx_question_info *out)
+{
+	VIEW_GET(kb, i, out, nquestions, question_infos);
+}
+
+size_t fx_kb_case_count(const fx_kb *kb)
+{
+	return kb ? kb->prog.ncases : 0;
+}
+
+int fx_kb_case_get(const fx_kb *kb, size_t i, fx_case_info *out)
+{
+	VIEW_GET(kb, i, out, ncases, case_infos);
 }

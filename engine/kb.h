@@ -10,6 +10,7 @@
 #include "ast.h"
 #include "rete.h"
 #include "buf.h"
+#include "diag.h"
 
 struct fx_kb {
 	int refs;                  /* atomic: kbs are shared between threads */
@@ -19,6 +20,16 @@ struct fx_kb {
 	fx_program prog;
 	fx_net net;
 	struct fx_matcher *matcher; /* prog.patterns' regexes, same order (match.h); NULL when none */
+	/* The public views of the program, built once after loading (arena), so that the
+	 * accessors hand out borrowed arrays without allocating: one per pattern, question, case
+	 * and rule, in program order. */
+	fx_pattern_info *pattern_infos;
+	fx_question_info *question_infos;
+	fx_case_info *case_infos;
+	fx_rule_summary *rule_summaries;
+	/* The texts read (arena; the prelude's is static), so that lint can quote lines. */
+	fx_source *sources;
+	size_t nsources;
 };
 
 #endif

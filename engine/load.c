@@ -59,6 +59,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,7 +106,9 @@ enum {
 	NS_FACT,
 	NS_FILE,
 	NS_PATTERN,
-	NS_REMEDY
+	NS_REMEDY,
+	NS_QUESTION,
+	NS_CASE
 };
 
 /* ============================================================================================
@@ -145,6 +148,8 @@ enum {
 	SEC_RULES,
 	SEC_PATTERNS,
 	SEC_REMEDIES,
+	SEC_QUESTIONS,
+	SEC_CASES,
 	NSEC
 };
 
@@ -157,6 +162,7 @@ struct srcfile {
 	size_t nlines;
 	const node *sect[NSEC];   /* the sections' values, NULL when absent */
 	const node *remedies_key; /* the key `remedies`, NULL when absent */
+	const node *questions_key; /* the key `questions`, NULL when absent */
 };
 
 /* ============================================================================================
@@ -196,10 +202,16 @@ typedef struct loader {
 	gvec rules;            /* fx_rule_def */
 	gvec patterns;         /* fx_pattern_def */
 	gvec remedies;         /* fx_remedy_def */
+	gvec questions;        /* fx_question_def */
+	gvec cases;            /* fx_case_def */
 	/* The first `remedies` key, NULL when no file has one: names of remedies are checked. */
 	const node *remedies_sec;
 	/* The slots whose constants name remedies: recommend.remedy and tried.remedy. */
 	const fx_slot_def *remedy_slots[2];
+	/* The first `questions` key, NULL when no file has one: names of questions are checked. */
+	const node *questions_sec;
+	/* The slots whose constants name questions: ask.question and answer.question. */
+	const fx_slot_def *question_slots[2];
 	uint64_t suggest_work; /* edit-distance work done for suggestions, bounded */
 	uint32_t nrule_ord;    /* rules seen, valid or not */
 	fx_buf msg;            /* message being built */
@@ -1157,14 +1169,15 @@ static void load_text(loader *ld, const char *name, const char *dir, const char 
 		if (root->kind != N_MAP) {
 			err_shape(ld, root,
 			          "a mapping of sections (include, templates, facts, rules, "
-			          "patterns, remedies)",
+			          "patterns, remedies, questions, cases)",
 			          "a rule file");
 			return;
 		}
-		static const char *const keys[] = {"include", "templates", "facts",
-		                                   "rules",   "patterns",  "remedies"};
-		const node *vals[6], *knodes[6];
-		take_keys(ld, root, keys, 6, vals, knodes, "a rule file");
+		static const char *const keys[] = {"include",  "templates", "facts",
+		                                   "rules",    "patterns",  "remedies",
+		                                   "questions", "cases"};
+		const node *vals[8], *knodes[8];
+		take_keys(ld, root, keys, 8, vals, knodes, "a rule file");
 		if (vals[0])
 			load_includes(ld, sf, vals[0], depth);
 		sf->sect[SEC_TEMPLATES] = vals[1];
@@ -1173,6 +1186,9 @@ static void load_text(loader *ld, const char *name, const char *dir, const char 
 		sf->sect[SEC_PATTERNS] = vals[4];
 		sf->sect[SEC_REMEDIES] = vals[5];
 		sf->remedies_key = knodes[5];
+		sf->sect[SEC_QUESTIONS] = vals[6];
+		sf->questions_key = knodes[6];
+		sf->sect[SEC_CASES] = vals[7];
 	}
 	srcfile **u = gv_push(ld, &ld->units, sizeof(srcfile *));
 	if (u)
@@ -1775,57 +1791,106 @@ static unsigned edit_distance(loader *ld, const char *a, size_t la, const char *
 	return prev[lb] < 3 ? prev[lb] : 3;
 }
 
-/* A constant written for the remedy slot of recommend or tried (sd) must name a remedy of a
- * `remedies:` section, when the knowledge base has one: a typo there would otherwise make a
- * recommendation nobody can follow, or a `tried` test that never holds. */
-static void check_remedy(loader *ld, const fx_slot_def *sd, fx_val v, fx_pos pos, unsigned span)
+/* Report text[0..len) at pos as naming no `kind` ("remedy", "question"): suggest the
+ * definition whose id is within two edits, or else say where such ids are defined (sec, the
+ * first section key). defs holds n definitions, stride bytes apart, with their name and pos at
+ * the given offsets. */
+static void unknown_name(loader *ld, const char *code, const char *kind, const node *sec,
+                         const void *defs, size_t n, size_t stride, size_t name_off,
+                         size_t pos_off, const char *text, size_t len, fx_pos pos,
+                         unsigned span)
 {
-	if (!ld->remedies_sec || !sd || (sd != ld->remedy_slots[0] && sd != ld->remedy_slots[1]) ||
-	    (v.type != FX_SYMBOL && v.type != FX_STRING))
-		return;
-	uint32_t i;
-	const fx_atom *a = v.u.a;
-	if (ht_get(&ld->names, NS_REMEDY, a->text, a->len, &i))
-		return;
-	const fx_remedy_def *rd = ld->remedies.p, *best = NULL;
+	const char *best = NULL;
+	fx_pos bpos = {NULL, 0, 0};
 	unsigned bestd = 3;
-	for (size_t k = 0; k < ld->remedies.n && bestd > 1 && ld->suggest_work < SUGGEST_BUDGET;
-	     k++) {
-		unsigned d = edit_distance(ld, a->text, a->len, rd[k].name, strlen(rd[k].name));
-		if (d < bestd) {
-			bestd = d;
-			best = &rd[k];
+	for (size_t k = 0; k < n && bestd > 1 && ld->suggest_work < SUGGEST_BUDGET; k++) {
+		const char *d = (const char *)defs + k * stride;
+		const char *name;
+		memcpy(&name, d + name_off, sizeof name);
+		unsigned dist = edit_distance(ld, text, len, name, strlen(name));
+		if (dist < bestd) {
+			bestd = dist;
+			best = name;
+			memcpy(&bpos, d + pos_off, sizeof bpos);
 		}
 	}
 	if (best) {
-		err_at(ld, "unknown-remedy", pos, span,
-		       "no remedy named '%s'; did you mean '%s' (defined at %s:%u:%u)?",
-		       show(ld, a->text, a->len), best->name, best->pos.file,
-		       (unsigned)best->pos.line, (unsigned)best->pos.col);
+		err_at(ld, code, pos, span, "no %s named '%s'; did you mean '%s' (defined at %s:%u:%u)?",
+		       kind, show(ld, text, len), best, bpos.file, (unsigned)bpos.line,
+		       (unsigned)bpos.col);
 		return;
 	}
-	fx_pos sp = ld->remedies_sec->pos;
-	err_at(ld, "unknown-remedy", pos, span,
-	       "no remedy named '%s'; remedies are defined in the remedies: sections (one is "
-	       "at %s:%u:%u)",
-	       show(ld, a->text, a->len), sp.file, (unsigned)sp.line, (unsigned)sp.col);
+	fx_pos sp = sec->pos;
+	err_at(ld, code, pos, span,
+	       "no %s named '%s'; %s are defined in the %s: sections (one is at %s:%u:%u)", kind,
+	       show(ld, text, len), sec->text, sec->text, sp.file, (unsigned)sp.line,
+	       (unsigned)sp.col);
+}
+
+/* A name of a remedy must be defined in a `remedies:` section, when the knowledge base has
+ * one: a typo would otherwise make a recommendation nobody can follow, or a `tried` test (or
+ * a case's expectation) that never holds. */
+static void check_remedy_name(loader *ld, const char *text, size_t len, fx_pos pos,
+                              unsigned span)
+{
+	uint32_t i;
+	if (!ld->remedies_sec || ht_get(&ld->names, NS_REMEDY, text, len, &i))
+		return;
+	unknown_name(ld, "unknown-remedy", "remedy", ld->remedies_sec, ld->remedies.p,
+	             ld->remedies.n, sizeof(fx_remedy_def), offsetof(fx_remedy_def, name),
+	             offsetof(fx_remedy_def, pos), text, len, pos, span);
+}
+
+/* Likewise a question's id, when the knowledge base has a `questions:` section: an `ask` of
+ * an undeclared question could never be put to the user. */
+static void check_question_name(loader *ld, const char *text, size_t len, fx_pos pos,
+                                unsigned span)
+{
+	uint32_t i;
+	if (!ld->questions_sec || ht_get(&ld->names, NS_QUESTION, text, len, &i))
+		return;
+	unknown_name(ld, "unknown-question", "question", ld->questions_sec, ld->questions.p,
+	             ld->questions.n, sizeof(fx_question_def), offsetof(fx_question_def, name),
+	             offsetof(fx_question_def, pos), text, len, pos, span);
+}
+
+/* A constant v written for slot sd: when sd is one whose values name remedies
+ * (recommend.remedy, tried.remedy) or questions (ask.question, answer.question), the name
+ * must be defined. */
+static void check_name(loader *ld, const fx_slot_def *sd, fx_val v, fx_pos pos, unsigned span)
+{
+	if (!sd || (v.type != FX_SYMBOL && v.type != FX_STRING))
+		return;
+	const fx_atom *a = v.u.a;
+	if (sd == ld->remedy_slots[0] || sd == ld->remedy_slots[1])
+		check_remedy_name(ld, a->text, a->len, pos, span);
+	else if (sd == ld->question_slots[0] || sd == ld->question_slots[1])
+		check_question_name(ld, a->text, a->len, pos, span);
 }
 
 /* ============================================================================================
  * Facts
  * ========================================================================================== */
 
-static void load_fact(loader *ld, const node *item)
+/* One fact written as in `facts:` (constant values, defaults filled in) into *fd. with_id: an
+ * `id:` key may name it (initial facts); elsewhere (a question's answers) `id` is no key of a
+ * fact. *idv receives the id's node, if any. Returns 0, or -1 after reporting. */
+static int read_fact(loader *ld, const node *item, int with_id, fx_fact_def *fd, const node **idvp)
 {
+	memset(fd, 0, sizeof *fd);
+	*idvp = NULL;
 	if (item->kind != N_MAP) {
 		err_shape(ld, item, "a mapping such as {person: {name: x}}", "a fact");
-		return;
+		return -1;
 	}
 	const node *idv = NULL, *tkey = NULL, *tval = NULL;
 	for (size_t i = 0; i + 1 < item->nkids; i += 2) {
 		const node *key = item->kids[i];
 		if (key->kind != N_SCALAR) {
 			err_shape(ld, key, "a template name or id", "a key of a fact");
+		} else if (text_is(key, "id") && !with_id) {
+			err(ld, "unknown-key", key,
+			    "a fact here has no id: only initial facts (facts:) are named");
 		} else if (text_is(key, "id")) {
 			if (idv)
 				err(ld, "duplicate-key", key, "key 'id' appears twice in a fact");
@@ -1853,24 +1918,22 @@ static void load_fact(loader *ld, const node *item)
 	if (!tkey) {
 		err(ld, "missing-key", item,
 		    "a fact needs a template key, as in `- person: {name: x}`");
-		return;
+		return -1;
 	}
 	uint32_t ti = find_template(ld, tkey);
 	if (ti == NONE) {
 		err(ld, "unknown-template", tkey, "no template named '%s'", shown(ld, tkey));
-		return;
+		return -1;
 	}
 	const fx_template_def *td = tmpl_at(ld, ti);
-	fx_fact_def fd;
-	memset(&fd, 0, sizeof fd);
-	fd.id = id;
-	fd.tmpl = ti;
-	fd.pos = tkey->pos;
-	fd.values = anew(ld, td->nslots, sizeof(fx_val));
-	if (!fd.values)
-		return;
+	fd->id = id;
+	fd->tmpl = ti;
+	fd->pos = tkey->pos;
+	fd->values = anew(ld, td->nslots, sizeof(fx_val));
+	if (!fd->values)
+		return -1;
 	for (uint32_t i = 0; i < td->nslots; i++)
-		fd.values[i] = td->slots[i].dflt;
+		fd->values[i] = td->slots[i].dflt;
 	int ok = 1;
 	if (tval && !is_null(tval)) {
 		if (tval->kind != N_MAP) {
@@ -1888,17 +1951,26 @@ static void load_fact(loader *ld, const node *item)
 					ok = 0;
 				} else if (conv(ld, val->text, val->len, td->slots[si].type,
 				                val->pos, node_span(val), td->name,
-				                td->slots[si].name, &fd.values[si]) != 0) {
+				                td->slots[si].name, &fd->values[si]) != 0) {
 					ok = 0;
 				} else {
-					check_remedy(ld, &td->slots[si], fd.values[si], val->pos,
-					             node_span(val));
+					check_name(ld, &td->slots[si], fd->values[si], val->pos,
+					           node_span(val));
 				}
 			}
 		}
 	}
-	if (!ok)
+	*idvp = id ? idv : NULL;
+	return ok ? 0 : -1;
+}
+
+static void load_fact(loader *ld, const node *item)
+{
+	fx_fact_def fd;
+	const node *idv;
+	if (read_fact(ld, item, 1, &fd, &idv) != 0)
 		return;
+	const char *id = fd.id;
 	uint32_t fi = (uint32_t)ld->facts.n;
 	fx_fact_def *p = gv_push(ld, &ld->facts, sizeof fd);
 	if (!p)
@@ -2236,7 +2308,7 @@ static void cons_operand(loader *ld, patctx *pc, const slotref *sr, const node *
 		         0)
 			return;
 		if (op == FX_C_EQ || op == FX_C_NE)
-			check_remedy(ld, sr->sd, v, pos, span);
+			check_name(ld, sr->sd, v, pos, span);
 		arg = x_const(ld, v, pos);
 	} else {
 		arg = parse_expr(ld, n, off, len);
@@ -2310,7 +2382,7 @@ static void cons_scalar(loader *ld, patctx *pc, const slotref *sr, const node *n
 		if (conv(ld, t, len, slot_type(sr), n->pos, node_span(n), pc->tname, slot_name(sr),
 		         &v) != 0)
 			return;
-		check_remedy(ld, sr->sd, v, n->pos, node_span(n));
+		check_name(ld, sr->sd, v, n->pos, node_span(n));
 		fx_expr *a = x_const(ld, v, n->pos);
 		fx_constraint *c = a ? add_cons(ld, pc, FX_C_EQ, sr, n->pos) : NULL;
 		if (c)
@@ -2389,7 +2461,7 @@ static void cons_list(loader *ld, patctx *pc, const slotref *sr, const node *seq
 		                pc->tname, slot_name(sr), &vals[i]) != 0) {
 			ok = 0;
 		} else {
-			check_remedy(ld, sr->sd, vals[i], it->pos, node_span(it));
+			check_name(ld, sr->sd, vals[i], it->pos, node_span(it));
 		}
 	}
 	fx_constraint *c = ok ? add_cons(ld, pc, op, sr, pos) : NULL;
@@ -2546,7 +2618,7 @@ static void cons_map(loader *ld, patctx *pc, const slotref *sr, const node *m)
 				         pc->tname, slot_name(sr), &val) != 0)
 					continue;
 				if (op == FX_C_EQ || op == FX_C_NE)
-					check_remedy(ld, sr->sd, val, v->pos, node_span(v));
+					check_name(ld, sr->sd, val, v->pos, node_span(v));
 				a = x_const(ld, val, v->pos);
 			}
 			fx_constraint *c = a ? add_cons(ld, pc, op, sr, key->pos) : NULL;
@@ -2784,7 +2856,7 @@ static fx_expr *action_value(loader *ld, const node *v, const fx_slot_def *sd, c
 	if (sd) {
 		if (conv(ld, t, len, sd->type, v->pos, node_span(v), tname, sd->name, &val) != 0)
 			return NULL;
-		check_remedy(ld, sd, val, v->pos, node_span(v));
+		check_name(ld, sd, val, v->pos, node_span(v));
 	} else if (conv_untyped(ld, v, &val) != 0) {
 		return NULL;
 	}
@@ -3260,6 +3332,18 @@ static void parse_action(loader *ld, gvec *acts, const node *item)
  * Rules
  * ========================================================================================== */
 
+/* Optional text (doc, source, warning...): the arena copy, or NULL when absent or not text. */
+static const char *opt_text(loader *ld, const node *v, const char *what)
+{
+	if (!v)
+		return NULL;
+	if (v->kind != N_SCALAR) {
+		err_shape(ld, v, "text", what);
+		return NULL;
+	}
+	return astr(ld, ld->arena, v->text, v->len);
+}
+
 static void load_rule(loader *ld, const node *item)
 {
 	if (item->kind != N_MAP) {
@@ -3271,12 +3355,14 @@ static void load_rule(loader *ld, const node *item)
 		R_SALIENCE,
 		R_BECAUSE,
 		R_DOC,
+		R_SOURCE,
 		R_WHEN,
 		R_THEN,
+		R_LOGICAL,
 		NRKEYS
 	};
-	static const char *const keys[NRKEYS] = {"id",  "salience", "because",
-	                                         "doc", "when",     "then"};
+	static const char *const keys[NRKEYS] = {"id",   "salience", "because", "doc",
+	                                         "source", "when",   "then",    "logical"};
 	const node *v[NRKEYS], *k[NRKEYS];
 	take_keys(ld, item, keys, NRKEYS, v, k, "a rule");
 	unsigned errors0 = ld->rep->errors;
@@ -3311,19 +3397,15 @@ static void load_rule(loader *ld, const node *item)
 		else
 			r.salience = (int32_t)i;
 	}
-	for (int f = R_BECAUSE; f <= R_DOC; f++) {
-		const node *t = v[f];
-		if (!t)
-			continue;
-		if (t->kind != N_SCALAR) {
-			err_shape(ld, t, "text", keys[f]);
-			continue;
-		}
-		const char *s = astr(ld, ld->arena, t->text, t->len);
-		if (f == R_BECAUSE)
-			r.because = s;
-		else
-			r.doc = s;
+	r.because = opt_text(ld, v[R_BECAUSE], "because");
+	r.doc = opt_text(ld, v[R_DOC], "doc");
+	r.source = opt_text(ld, v[R_SOURCE], "source");
+	if (v[R_LOGICAL]) {
+		const node *l = v[R_LOGICAL];
+		if (text_is(l, "true"))
+			r.logical = 1;
+		else if (!text_is(l, "false"))
+			err(ld, "type", l, "logical takes true or false, not '%s'", shown(ld, l));
 	}
 
 	gvec ces = {0}, acts = {0};
@@ -3394,18 +3476,6 @@ static void load_rule(loader *ld, const node *item)
 /* ============================================================================================
  * Remedies
  * ========================================================================================== */
-
-/* Optional text (doc, source, warning...): the arena copy, or NULL when absent or not text. */
-static const char *opt_text(loader *ld, const node *v, const char *what)
-{
-	if (!v)
-		return NULL;
-	if (v->kind != N_SCALAR) {
-		err_shape(ld, v, "text", what);
-		return NULL;
-	}
-	return astr(ld, ld->arena, v->text, v->len);
-}
 
 static void load_remedy(loader *ld, const node *item)
 {
@@ -3581,7 +3651,7 @@ static int pattern_value(loader *ld, const grpctx *g, const fx_template_def *td,
 	if (conv(ld, val->text, val->len, sd->type, val->pos, node_span(val), td->name, sd->name,
 	         &out->val) != 0)
 		return -1;
-	check_remedy(ld, sd, out->val, val->pos, node_span(val));
+	check_name(ld, sd, out->val, val->pos, node_span(val));
 	return 0;
 }
 
@@ -3852,6 +3922,351 @@ static void load_pattern(loader *ld, const node *item)
 }
 
 /* ============================================================================================
+ * Questions
+ * ========================================================================================== */
+
+/* One answer of a question: `value: [facts]` (or a single fact, or nothing). */
+static void load_answer(loader *ld, uint32_t ns, const node *key, const node *val, gvec *answers)
+{
+	if (key->kind != N_SCALAR) {
+		err_shape(ld, key, "an answer (a symbol)", "a key of answers");
+		return;
+	}
+	if (repeated_key(ld, ns, key, "answer"))
+		return;
+	if (!valid_id(key->text, key->len)) {
+		err(ld, "bad-id", key,
+		    "'%s' is not a valid answer: an answer is a symbol that starts with a letter "
+		    "or '_' and holds letters, digits, '-', '_' and '.'",
+		    shown(ld, key));
+		return;
+	}
+	fx_answer_def ad;
+	memset(&ad, 0, sizeof ad);
+	ad.value = astr(ld, ld->arena, key->text, key->len);
+	ad.pos = key->pos;
+	gvec facts = {0};
+	if (val->kind == N_MAP || val->kind == N_SEQ) {
+		size_t n = val->kind == N_SEQ ? val->nkids : 1;
+		for (size_t i = 0; i < n && !ld->oom; i++) {
+			fx_fact_def fd;
+			const node *idv;
+			if (read_fact(ld, val->kind == N_SEQ ? val->kids[i] : val, 0, &fd, &idv) != 0)
+				continue;
+			fx_fact_def *p = gv_push(ld, &facts, sizeof fd);
+			if (p)
+				*p = fd;
+		}
+	} else if (val->kind != N_BAD && !is_null(val)) {
+		err_shape(ld, val, "a list of facts (or nothing)", "an answer");
+	}
+	ad.facts = gv_finish(ld, ld->arena, &facts, sizeof(fx_fact_def), &ad.nfacts);
+	fx_answer_def *p = gv_push(ld, answers, sizeof ad);
+	if (p)
+		*p = ad;
+}
+
+static void load_question(loader *ld, const node *item)
+{
+	if (item->kind != N_MAP) {
+		err_shape(ld, item, "a mapping with id, ask and answers", "a question");
+		return;
+	}
+	enum {
+		Q_ID,
+		Q_ASK,
+		Q_DOC,
+		Q_SOURCE,
+		Q_ANSWERS,
+		NQKEYS
+	};
+	static const char *const keys[NQKEYS] = {"id", "ask", "doc", "source", "answers"};
+	const node *v[NQKEYS], *k[NQKEYS];
+	take_keys(ld, item, keys, NQKEYS, v, k, "a question");
+	const char *name = take_id(ld, v[Q_ID], item, "a question");
+	uint32_t prev;
+	if (name && ht_get(&ld->names, NS_QUESTION, v[Q_ID]->text, v[Q_ID]->len, &prev)) {
+		fx_pos p = ((fx_question_def *)ld->questions.p)[prev].pos;
+		err(ld, "duplicate-id", v[Q_ID], "question '%s' is already defined at %s:%u:%u",
+		    name, p.file, (unsigned)p.line, (unsigned)p.col);
+		name = NULL;
+	}
+	fx_question_def qd;
+	memset(&qd, 0, sizeof qd);
+	qd.name = name;
+	qd.index = (uint32_t)ld->questions.n;
+	qd.pos = v[Q_ID] ? v[Q_ID]->pos : item->pos;
+
+	const node *t = v[Q_ASK];
+	if (!t || is_null(t) || (t->kind == N_SCALAR && t->len == 0))
+		err(ld, "missing-key", t ? k[Q_ASK] : item,
+		    "a question needs ask: the question as put to a person");
+	else
+		qd.text = opt_text(ld, t, "ask");
+	qd.doc = opt_text(ld, v[Q_DOC], "doc");
+	qd.source = opt_text(ld, v[Q_SOURCE], "source");
+
+	gvec answers = {0};
+	const node *a = v[Q_ANSWERS];
+	if (!a) {
+		/* The common case, a yes/no question whose answers the rules test directly. */
+		static const char *const yn[2] = {"yes", "no"};
+		for (int i = 0; i < 2; i++) {
+			fx_answer_def *p = gv_push(ld, &answers, sizeof *p);
+			if (!p)
+				break;
+			memset(p, 0, sizeof *p);
+			p->value = astr(ld, ld->arena, yn[i], strlen(yn[i]));
+			p->pos = qd.pos;
+		}
+	} else if (a->kind == N_MAP && a->nkids) {
+		uint32_t ns = ++ld->nseen;
+		for (size_t i = 0; i + 1 < a->nkids && !ld->oom; i += 2)
+			load_answer(ld, ns, a->kids[i], a->kids[i + 1], &answers);
+	} else if (a->kind != N_BAD) {
+		err(ld, "shape", is_null(a) ? k[Q_ANSWERS] : a,
+		    "answers must be a non-empty mapping of each answer to the facts it asserts "
+		    "(as {yes: [], no: []}), not %s",
+		    a->kind == N_MAP ? "an empty mapping" : kind_name(a));
+	}
+	qd.answers = gv_finish(ld, ld->arena, &answers, sizeof(fx_answer_def), &qd.nanswers);
+	if (!name || ld->questions.n >= NONE - 1)
+		return;
+	fx_question_def *p = gv_push(ld, &ld->questions, sizeof qd);
+	if (p) {
+		*p = qd;
+		ht_set(ld, &ld->names, NS_QUESTION, v[Q_ID]->text, v[Q_ID]->len, qd.index);
+	}
+}
+
+/* ============================================================================================
+ * Cases
+ * ========================================================================================== */
+
+/* A list of ids (or one id) in a case; remedies: each must name a remedy (see
+ * check_remedy_name). */
+static const char **id_list(loader *ld, const node *v, const char *what, int remedies,
+                            uint32_t *count)
+{
+	*count = 0;
+	if (!v || is_null(v) || v->kind == N_BAD)
+		return NULL;
+	if (v->kind != N_SCALAR && v->kind != N_SEQ) {
+		err_shape(ld, v, "a list of ids", what);
+		return NULL;
+	}
+	size_t n = v->kind == N_SEQ ? v->nkids : 1;
+	gvec out = {0};
+	for (size_t i = 0; i < n && !ld->oom; i++) {
+		const node *s = v->kind == N_SEQ ? v->kids[i] : v;
+		if (s->kind != N_SCALAR || s->len == 0) {
+			if (s->kind != N_BAD)
+				err_shape(ld, s, "an id", what);
+			continue;
+		}
+		if (remedies)
+			check_remedy_name(ld, s->text, s->len, s->pos, node_span(s));
+		const char **p = gv_push(ld, &out, sizeof *p);
+		if (p)
+			*p = astr(ld, ld->arena, s->text, s->len);
+	}
+	return gv_finish(ld, ld->arena, &out, sizeof(char *), count);
+}
+
+/* `answers: {question: answer, ...}`: each question declared, each answer one of its own or
+ * `unknown`. */
+static void case_answers(loader *ld, const node *m, fx_case_def *cd)
+{
+	if (!m || is_null(m) || m->kind == N_BAD)
+		return;
+	if (m->kind != N_MAP) {
+		err_shape(ld, m, "a mapping of question ids to answers", "a case's answers");
+		return;
+	}
+	gvec out = {0};
+	uint32_t ns = ++ld->nseen;
+	for (size_t i = 0; i + 1 < m->nkids && !ld->oom; i += 2) {
+		const node *key = m->kids[i], *val = m->kids[i + 1];
+		if (key->kind != N_SCALAR) {
+			err_shape(ld, key, "a question id", "a key of answers");
+			continue;
+		}
+		if (repeated_key(ld, ns, key, "question"))
+			continue;
+		uint32_t qi;
+		if (!ht_get(&ld->names, NS_QUESTION, key->text, key->len, &qi)) {
+			if (ld->questions_sec)
+				check_question_name(ld, key->text, key->len, key->pos, node_span(key));
+			else
+				err(ld, "unknown-question", key,
+				    "no question named '%s'; the knowledge base declares no questions",
+				    shown(ld, key));
+			continue;
+		}
+		if (val->kind != N_SCALAR || val->len == 0) {
+			if (val->kind != N_BAD)
+				err_shape(ld, val, "an answer (a symbol) or unknown", "an answer");
+			continue;
+		}
+		const fx_question_def *q = &((fx_question_def *)ld->questions.p)[qi];
+		uint32_t ai = NONE;
+		for (uint32_t j = 0; j < q->nanswers && ai == NONE; j++)
+			if (strlen(q->answers[j].value) == val->len &&
+			    memcmp(q->answers[j].value, val->text, val->len) == 0)
+				ai = j;
+		if (ai == NONE && !text_is(val, "unknown")) {
+			fx_buf list;
+			fx_buf_init(&list);
+			for (uint32_t j = 0; j < q->nanswers; j++)
+				fx_buf_printf(&list, "%s, ", q->answers[j].value);
+			fx_buf_puts(&list, "unknown");
+			err(ld, "unknown-answer", val,
+			    "question '%s' has no answer '%s'; its answers are: %s", q->name,
+			    shown(ld, val), list.oom ? "..." : fx_buf_cstr(&list));
+			fx_buf_dispose(&list);
+			continue;
+		}
+		fx_case_answer *p = gv_push(ld, &out, sizeof *p);
+		if (p) {
+			p->question = qi;
+			p->answer = ai;
+			p->pos = key->pos;
+		}
+	}
+	cd->answers = gv_finish(ld, ld->arena, &out, sizeof(fx_case_answer), &cd->nanswers);
+}
+
+/* `expect:` of a case: what must come out. It must expect something, or the case could never
+ * fail. */
+static void case_expect(loader *ld, const node *item, const node *key, const node *m,
+                        fx_case_def *cd)
+{
+	if (!m) {
+		err(ld, "missing-key", item,
+		    "a case needs expect: findings, remedies, top, absent or nothing: true");
+		return;
+	}
+	if (m->kind != N_MAP || m->nkids == 0) {
+		if (m->kind != N_BAD)
+			err(ld, "shape", is_null(m) ? key : m,
+			    "expect must be a mapping with findings, remedies, top, absent or "
+			    "nothing, not %s",
+			    m->kind == N_MAP ? "an empty mapping" : kind_name(m));
+		return;
+	}
+	enum {
+		E_FINDINGS,
+		E_REMEDIES,
+		E_TOP,
+		E_ABSENT,
+		E_NOTHING,
+		NEKEYS
+	};
+	static const char *const keys[NEKEYS] = {"findings", "remedies", "top", "absent",
+	                                         "nothing"};
+	const node *v[NEKEYS], *k[NEKEYS];
+	int bad = take_keys(ld, m, keys, NEKEYS, v, k, "expect");
+	cd->findings = id_list(ld, v[E_FINDINGS], "findings", 0, &cd->nfindings);
+	cd->remedies = id_list(ld, v[E_REMEDIES], "remedies", 1, &cd->nremedies);
+	cd->absent = id_list(ld, v[E_ABSENT], "absent", 0, &cd->nabsent);
+	const node *t = v[E_TOP];
+	if (t && t->kind != N_BAD) {
+		if (t->kind != N_SCALAR || t->len == 0) {
+			err_shape(ld, t, "a remedy id", "top");
+		} else {
+			check_remedy_name(ld, t->text, t->len, t->pos, node_span(t));
+			cd->top = astr(ld, ld->arena, t->text, t->len);
+		}
+	}
+	const node *no = v[E_NOTHING];
+	if (no && no->kind != N_BAD) {
+		if (text_is(no, "true"))
+			cd->nothing = 1;
+		else if (!text_is(no, "false"))
+			err(ld, "type", no, "nothing takes true or false, not '%s'", shown(ld, no));
+	}
+	if (cd->nothing && (v[E_FINDINGS] || v[E_REMEDIES] || v[E_TOP]))
+		err(ld, "shape", k[E_NOTHING],
+		    "nothing: true expects no finding and no remedy at all; it cannot go with "
+		    "findings, remedies or top");
+	else if (!bad && !cd->nothing && !v[E_FINDINGS] && !v[E_REMEDIES] && !v[E_TOP] && !v[E_ABSENT] &&
+	         (!no || text_is(no, "false")))
+		err(ld, "shape", key,
+		    "expect must expect something: findings, remedies, top, absent or nothing: "
+		    "true");
+}
+
+static void load_case(loader *ld, const node *item)
+{
+	if (item->kind != N_MAP) {
+		err_shape(ld, item, "a mapping with input, answers and expect", "a case");
+		return;
+	}
+	enum {
+		C_ID,
+		C_SOURCE,
+		C_DOC,
+		C_INPUT,
+		C_ANSWERS,
+		C_TRIED,
+		C_EXPECT,
+		NCKEYS
+	};
+	static const char *const keys[NCKEYS] = {"id",      "source", "doc",   "input",
+	                                         "answers", "tried",  "expect"};
+	const node *v[NCKEYS], *k[NCKEYS];
+	take_keys(ld, item, keys, NCKEYS, v, k, "a case");
+	fx_case_def cd;
+	memset(&cd, 0, sizeof cd);
+	cd.index = (uint32_t)ld->cases.n;
+	cd.pos = item->nkids ? item->kids[0]->pos : item->pos;
+	int keep = 1;
+	if (v[C_ID]) {
+		cd.name = take_id(ld, v[C_ID], item, "a case");
+		uint32_t prev;
+		if (cd.name && ht_get(&ld->names, NS_CASE, v[C_ID]->text, v[C_ID]->len, &prev)) {
+			fx_pos p = ((fx_case_def *)ld->cases.p)[prev].pos;
+			err(ld, "duplicate-id", v[C_ID], "case '%s' is already defined at %s:%u:%u",
+			    cd.name, p.file, (unsigned)p.line, (unsigned)p.col);
+			keep = 0;
+		}
+		keep = keep && cd.name;
+	} else {
+		/* Unnamed cases are named after where they are written, which is what a failing
+		 * case's report needs anyway. */
+		fx_buf_clear(&ld->msg);
+		fx_buf_printf(&ld->msg, "%s:%u", cd.pos.file ? cd.pos.file : "",
+		              (unsigned)cd.pos.line);
+		if (ld->msg.oom)
+			ld->oom = 1;
+		else
+			cd.name = astr(ld, ld->arena, fx_buf_cstr(&ld->msg), ld->msg.len);
+	}
+	cd.source = opt_text(ld, v[C_SOURCE], "source");
+	cd.doc = opt_text(ld, v[C_DOC], "doc");
+	const node *in = v[C_INPUT];
+	if (in && in->kind != N_BAD) {
+		if (in->kind != N_SCALAR) {
+			err_shape(ld, in, "text", "input");
+		} else {
+			cd.input = astr(ld, ld->arena, in->text, in->len);
+			cd.input_len = in->len > UINT32_MAX ? UINT32_MAX : (uint32_t)in->len;
+		}
+	}
+	case_answers(ld, v[C_ANSWERS], &cd);
+	cd.tried = id_list(ld, v[C_TRIED], "tried", 1, &cd.ntried);
+	case_expect(ld, item, k[C_EXPECT], v[C_EXPECT], &cd);
+	if (!keep || !cd.name || ld->cases.n >= NONE - 1)
+		return;
+	fx_case_def *p = gv_push(ld, &ld->cases, sizeof cd);
+	if (p) {
+		*p = cd;
+		if (v[C_ID])
+			ht_set(ld, &ld->names, NS_CASE, v[C_ID]->text, v[C_ID]->len, cd.index);
+	}
+}
+
+/* ============================================================================================
  * Entry point
  * ========================================================================================== */
 
@@ -3929,12 +4344,23 @@ int fx_load_program(fx_program *prog, fx_arena *arena, fx_atoms *atoms, fx_vec *
 	for (size_t u = 0; u < ld.units.n && !ld.oom; u++)
 		each_item(&ld, units[u]->sect[SEC_REMEDIES], "remedies", "a list of remedies",
 		          load_remedy);
+	/* Questions likewise, before the rules that ask them and the cases that answer them. */
+	ld.question_slots[0] = slot_named(&ld, template_named(&ld, "ask"), "question", &si);
+	ld.question_slots[1] = slot_named(&ld, template_named(&ld, "answer"), "question", &si);
+	for (size_t u = 0; u < ld.units.n && !ld.questions_sec; u++)
+		ld.questions_sec = units[u]->questions_key;
+	for (size_t u = 0; u < ld.units.n && !ld.oom; u++)
+		each_item(&ld, units[u]->sect[SEC_QUESTIONS], "questions", "a list of questions",
+		          load_question);
 	for (size_t u = 0; u < ld.units.n && !ld.oom; u++) {
 		each_item(&ld, units[u]->sect[SEC_PATTERNS], "patterns", "a list of patterns",
 		          load_pattern);
 		each_item(&ld, units[u]->sect[SEC_FACTS], "facts", "a list of facts", load_fact);
 		each_item(&ld, units[u]->sect[SEC_RULES], "rules", "a list of rules", load_rule);
 	}
+	/* Cases last: a corpus of cases is a file of its own, loaded with the kb it tests. */
+	for (size_t u = 0; u < ld.units.n && !ld.oom; u++)
+		each_item(&ld, units[u]->sect[SEC_CASES], "cases", "a list of cases", load_case);
 
 	prog->templates =
 	        gv_finish(&ld, arena, &ld.tmpls, sizeof(fx_template_def), &prog->ntemplates);
@@ -3944,6 +4370,9 @@ int fx_load_program(fx_program *prog, fx_arena *arena, fx_atoms *atoms, fx_vec *
 	        gv_finish(&ld, arena, &ld.patterns, sizeof(fx_pattern_def), &prog->npatterns);
 	prog->remedies =
 	        gv_finish(&ld, arena, &ld.remedies, sizeof(fx_remedy_def), &prog->nremedies);
+	prog->questions =
+	        gv_finish(&ld, arena, &ld.questions, sizeof(fx_question_def), &prog->nquestions);
+	prog->cases = gv_finish(&ld, arena, &ld.cases, sizeof(fx_case_def), &prog->ncases);
 	if (ld.files.n) {
 		const char **names = anew(&ld, ld.files.n, sizeof(char *));
 		if (names) {
@@ -3961,6 +4390,8 @@ int fx_load_program(fx_program *prog, fx_arena *arena, fx_atoms *atoms, fx_vec *
 	gv_free(&ld.rules);
 	gv_free(&ld.patterns);
 	gv_free(&ld.remedies);
+	gv_free(&ld.questions);
+	gv_free(&ld.cases);
 	ht_free(&ld.names);
 	ht_free(&ld.slots);
 	ht_free(&ld.vars);

@@ -238,6 +238,9 @@ typedef struct fx_remedy_info {
 	int cost;                  /* effort 1 (trivial) .. 10 (disruptive) */
 	const char *warning;       /* or NULL */
 	const char *source;        /* or NULL */
+	const char *doc;           /* or NULL */
+	const char *file;          /* where its id is written (NULL for an unnamed buffer) */
+	unsigned line, col;
 } fx_remedy_info;
 
 size_t fx_kb_remedy_count(const fx_kb *kb);
@@ -247,6 +250,297 @@ int fx_kb_remedy_get(const fx_kb *kb, size_t i, fx_remedy_info *out);
 
 size_t fx_kb_pattern_count(const fx_kb *kb);
 const char *fx_kb_pattern_name(const fx_kb *kb, size_t i);
+/* Index of a pattern by id, or -1. */
+long fx_kb_pattern_find(const fx_kb *kb, const char *id);
+
+/* A text of a pattern's `examples:` or `near-misses:`, borrowed from the kb. */
+typedef struct fx_sample_info {
+	const char *text;          /* NUL-terminated; may hold NULs: use len */
+	size_t len;
+	const char *file;          /* where it is written */
+	unsigned line, col;
+} fx_sample_info;
+
+/* A text pattern of the kb's `patterns:` sections. Everything is borrowed from the kb. */
+typedef struct fx_pattern_info {
+	const char *id;
+	const char *regex;         /* as written, NUL-terminated; regex_len bytes (may hold NULs) */
+	size_t regex_len;
+	const char *flags;         /* its flag letters in the order imsx, "" when none */
+	const char *source;        /* or NULL */
+	const char *doc;           /* or NULL */
+	const fx_sample_info *examples;    /* texts it must match */
+	size_t nexamples;
+	const fx_sample_info *near_misses; /* texts it must not match */
+	size_t nnear_misses;
+	const char *const *asserts; /* the template of each fact a match asserts, in order */
+	size_t nasserts;
+	const char *file;          /* where its id is written */
+	unsigned line, col;
+} fx_pattern_info;
+
+/* 0, FX_EINVAL (kb or out NULL) or FX_ENOTFOUND (i out of range; *out is zeroed). */
+int fx_kb_pattern_get(const fx_kb *kb, size_t i, fx_pattern_info *out);
+
+/* A rule's `because:` and `source:` texts, or NULL when it has none (or i is out of range). */
+const char *fx_kb_rule_because(const fx_kb *kb, size_t i);
+const char *fx_kb_rule_source(const fx_kb *kb, size_t i);
+
+/* What a rule tests and what it asserts, for drawing the knowledge base (`fixit graph`:
+ * text patterns -> the facts they assert -> rules -> findings and remedies) without reading
+ * the rule language. One link per pattern of the conditions and per action on a template. */
+typedef enum fx_link_kind {
+	FX_LINK_MATCH,   /* condition: a pattern that must match (top level) */
+	FX_LINK_EXISTS,  /* condition: a pattern inside an `exists` */
+	FX_LINK_NOT,     /* condition: a pattern inside a `not` (at any depth) */
+	FX_LINK_ASSERT,  /* action: assert; conclude, recommend and ask are asserts of the
+	                    templates finding, recommend and ask */
+	FX_LINK_MODIFY   /* action: modify of a fact whose template the rule's pattern gives */
+} fx_link_kind;
+
+typedef struct fx_rule_link {
+	fx_link_kind kind;
+	const char *tmpl;          /* the template tested or asserted */
+	const char *const *slots;  /* nconst slot names whose value is a constant: tested for */
+	const fx_value *values;    /* equality (conditions) or set (actions), in slot order */
+	size_t nconst;
+	const char *file;          /* where the pattern or action is written */
+	unsigned line, col;
+} fx_rule_link;
+
+typedef struct fx_rule_summary {
+	const fx_rule_link *conds; /* the patterns of the conditions, in source order */
+	size_t nconds;
+	const fx_rule_link *acts;  /* the actions on templates, in source order */
+	size_t nacts;
+} fx_rule_summary;
+
+/* Summary of rule i; arrays and strings are borrowed from the kb. 0, FX_EINVAL or
+ * FX_ENOTFOUND (i out of range; *out is zeroed). Example: a rule with
+ * `when: [{symptom: {kind: disk-full}}]` and `then: [{recommend: {remedy: free-space}}]`
+ * has one MATCH link (tmpl "symptom", slot "kind" = disk-full) and one ASSERT link (tmpl
+ * "recommend", slots remedy = free-space and rule = its id). */
+int fx_kb_rule_summary(const fx_kb *kb, size_t i, fx_rule_summary *out);
+
+/* A question of the kb's `questions:` sections. Strings are borrowed from the kb. */
+typedef struct fx_question_info {
+	const char *id;
+	const char *text;          /* the question as put to a person (`ask:`) */
+	const char *doc;           /* or NULL */
+	const char *source;        /* or NULL */
+	const char *const *answers; /* the allowed answers in the order written (`unknown` is
+	                              always allowed too, and listed only when written) */
+	size_t nanswers;
+	const char *file;          /* where its id is written */
+	unsigned line, col;
+} fx_question_info;
+
+size_t fx_kb_question_count(const fx_kb *kb);
+/* Index of a question by id, or -1. */
+long fx_kb_question_find(const fx_kb *kb, const char *id);
+/* 0, FX_EINVAL or FX_ENOTFOUND (i out of range; *out is zeroed). */
+int fx_kb_question_get(const fx_kb *kb, size_t i, fx_question_info *out);
+
+/* A question and its answer, as a case gives them. */
+typedef struct fx_answer_pair {
+	const char *question;
+	const char *answer;        /* one of the question's answers, or "unknown" */
+} fx_answer_pair;
+
+/* A test case of the kb's `cases:` sections (rule files or a corpus loaded with them): a
+ * text and answers in, what must come out. Not to be confused with fx_case, a case the
+ * reader cuts from an input. Everything is borrowed from the kb. */
+typedef struct fx_case_info {
+	const char *id;            /* its id, or "<file>:<line>" when it has none */
+	const char *source;        /* or NULL */
+	const char *doc;           /* or NULL */
+	const char *input;         /* the text, or NULL; may hold NULs: use input_len */
+	size_t input_len;
+	const fx_answer_pair *answers; /* to give, in this order, after the input */
+	size_t nanswers;
+	const char *const *tried;  /* remedy ids the user already tried */
+	size_t ntried;
+	/* expectations */
+	const char *const *findings; /* each must be concluded */
+	size_t nfindings;
+	const char *const *remedies; /* each must be recommended */
+	size_t nremedies;
+	const char *const *absent;   /* finding or remedy ids that must not appear */
+	size_t nabsent;
+	const char *top;             /* the remedy that must rank first, or NULL */
+	int nothing;                 /* 1: no finding and no remedy at all */
+	const char *file;          /* where the case starts */
+	unsigned line, col;
+} fx_case_info;
+
+size_t fx_kb_case_count(const fx_kb *kb);
+/* 0, FX_EINVAL or FX_ENOTFOUND (i out of range; *out is zeroed). */
+int fx_kb_case_get(const fx_kb *kb, size_t i, fx_case_info *out);
+
+/* --- Lint ------------------------------------------------------------------------------------
+ * Warnings about a knowledge base that loads but is probably not what its author meant. Each
+ * goes to fn as an fx_diag of severity FX_SEV_WARNING with a stable code, the position (file,
+ * line, col, the source line), the rule concerned when there is one, and a message that ends
+ * with how to fix it. Codes (docs/rule-language.md, "Lint"):
+ *   regex-empty       a pattern's regex matches the empty string
+ *   regex-backtrack   a pattern's regex nests quantifiers so that some texts take exponential
+ *                     time (found in the regex, confirmed by running it)
+ *   rule-unreachable  a rule needs a fact of a template that nothing can assert
+ *   remedy-unused     a remedy no rule recommends
+ *   question-unused   a question no rule asks
+ *   pattern-duplicate two patterns with the same regex, or that match each other's examples
+ *   missing-because   a rule without `because:`
+ *   missing-source    a remedy or pattern without `source:` */
+
+/* Run every check on kb. Returns the number of warnings (0 for a clean kb), FX_EINVAL (kb
+ * NULL) or FX_ENOMEM. fn may be NULL (only count). Warnings come in file order, then by line
+ * and column. */
+int fx_kb_lint(const fx_kb *kb, fx_diag_fn fn, void *ud);
+
+/* --- Consultation: answers, truth maintenance, diagnosis, explanations -----------------------
+ * Truth maintenance. A fact asserted by a firing of a rule with `logical: true`, and every fact
+ * asserted by the diagnosis actions conclude, recommend and ask (templates finding, recommend,
+ * ask), is supported by the partial match that fired it: when that match disappears (a fact it
+ * matched is retracted or modified, or one of its `not`s becomes blocked) the support goes, and
+ * a fact left without support is retracted, which may withdraw more (docs/architecture.md).
+ * A fact asserted through the API, from text, as an initial fact or by a rule without
+ * `logical` is unconditional: it stays until retracted. */
+
+/* Answer question `question` (a `questions:` id of the kb) with `answer` (one of its answers,
+ * or `unknown`, always allowed): asserts (answer (question Q) (value A)), unconditional, after
+ * retracting any earlier answer fact to Q (which withdraws everything it supported), then the
+ * answer's facts, each supported by the answer fact. Does not run the rules. *id (may be NULL)
+ * receives the answer fact's id. Returns 0, FX_EINVAL (NULL argument), FX_ENOTFOUND (no such
+ * question or answer: the last error's message lists the allowed answers) or FX_ENOMEM. */
+int fx_session_answer(fx_session *s, const char *question, const char *answer, uint64_t *id);
+/* Retract the answer to `question`, if any, with what it supported. 0 (also when it had no
+ * answer), FX_EINVAL or FX_ENOTFOUND (no such question). */
+int fx_session_unanswer(fx_session *s, const char *question);
+/* The user tried `remedy` without success: asserts (tried (remedy R)), unconditional. Rules
+ * that test `not: {tried: ...}` then withdraw what they concluded. Returns 0, FX_EINVAL or
+ * FX_ENOTFOUND (the kb describes remedies and R is not one of them). */
+int fx_session_tried(fx_session *s, const char *remedy, uint64_t *id);
+
+/* A snapshot of the diagnosis in a session's working memory: findings with their certainties
+ * combined, remedies ranked. Independent of the session once built (strings are copied). */
+typedef struct fx_diagnosis fx_diagnosis;
+
+/* One cause: the finding facts of one id, their certainties (each clamped to 0..1) combined as
+ * MYCIN combines positive evidence, cf = a + b(1 - a) (docs/certainty.md). */
+typedef struct fx_finding {
+	const char *id;
+	double certainty;
+	const uint64_t *facts;  /* the finding facts' ids, in id order */
+	size_t nfacts;
+} fx_finding;
+
+/* One remedy. A recommendation is as certain as the finding it names (1 when it names none, 0
+ * when that finding is not concluded); a remedy takes its best recommendation. */
+typedef struct fx_ranked_remedy {
+	const char *id;
+	long index;             /* in the kb's remedies (fx_kb_remedy_get), or -1 */
+	double certainty;
+	int cost;               /* the kb's cost 1..10, or 5 when it does not describe the remedy */
+	double score;           /* certainty / cost */
+	const char *finding;    /* the finding giving that certainty, or NULL when none is named */
+	const uint64_t *facts;  /* the recommend facts' ids, in id order */
+	size_t nfacts;
+	int tried;              /* 1 when a tried fact names it */
+} fx_ranked_remedy;
+
+/* Build the snapshot of s. Returns 0, FX_EINVAL or FX_ENOMEM; *out is NULL on failure. */
+int fx_diagnosis_new(fx_diagnosis **out, const fx_session *s);
+void fx_diagnosis_free(fx_diagnosis *d); /* NULL is a no-op */
+/* Findings, best first: higher certainty, then id. */
+size_t fx_diagnosis_finding_count(const fx_diagnosis *d);
+/* Pointers in *out are borrowed from d. 0 or FX_EINVAL (i out of range). */
+int fx_diagnosis_finding(const fx_diagnosis *d, size_t i, fx_finding *out);
+/* Remedies not tried, best first: higher score, then lower cost, then id. */
+size_t fx_diagnosis_remedy_count(const fx_diagnosis *d);
+int fx_diagnosis_remedy(const fx_diagnosis *d, size_t i, fx_ranked_remedy *out);
+/* Remedies the user tried (recommended or not), in id order, with tried = 1. */
+size_t fx_diagnosis_tried_count(const fx_diagnosis *d);
+int fx_diagnosis_tried(const fx_diagnosis *d, size_t i, fx_ranked_remedy *out);
+
+/* The question to ask next: among the questions the rules asked (ask facts) with no answer
+ * fact and not already answered by the text (all the facts one of its answers would assert are
+ * in working memory), the one whose answer would change the remedy ranking most, averaged over
+ * its answers (docs/certainty.md). Runs the rules on a scratch session; s is not changed.
+ * *question receives the question's index in the kb, or -1 when none is pending; *change (may
+ * be NULL) the expected change of the ranking. Returns 0, FX_EINVAL, FX_ENOMEM, or the error of
+ * a scratch run (FX_ELIMIT, FX_ERUNTIME). */
+int fx_session_next_question(fx_session *s, long *question, double *change);
+
+/* Why a fact is in working memory: each of its supports. */
+typedef enum fx_support_kind {
+	FX_SUPPORT_RULE,    /* a rule fired: rule; facts = the ids it matched, in pattern order
+	                       (NULL for a rule without logical, which is not recorded) */
+	FX_SUPPORT_ANSWER,  /* the answer to question `question`: facts = the answer fact's id */
+	FX_SUPPORT_USER,    /* asserted through the API */
+	FX_SUPPORT_INITIAL, /* an initial fact of the kb */
+	FX_SUPPORT_TEXT     /* matched in a text: see fx_text_origin_get */
+} fx_support_kind;
+
+typedef struct fx_support {
+	fx_support_kind kind;
+	int logical;            /* 1: the fact goes when this support goes; 0: unconditional */
+	long rule;              /* FX_SUPPORT_RULE: rule index (fx_kb_rule_pos), or -1 */
+	long question;          /* FX_SUPPORT_ANSWER: question index, else -1 */
+	const uint64_t *facts;  /* borrowed; valid until working memory next changes */
+	size_t nfacts;
+} fx_support;
+
+/* Number of supports of fact `id` (0 when there is no such fact). The unconditional one, if
+ * any, comes first, then the logical ones, oldest first. */
+size_t fx_explain_support_count(const fx_session *s, uint64_t id);
+/* The i-th. 0, FX_EINVAL or FX_ENOTFOUND (no such fact). */
+int fx_explain_support(const fx_session *s, uint64_t id, size_t i, fx_support *out);
+
+/* What the answer to a question decides. */
+typedef struct fx_hypothesis {
+	const char *id;         /* a finding or remedy id (borrowed from the kb) */
+	int remedy;             /* 1 for a remedy (recommend), 0 for a finding (conclude) */
+	long rule;              /* the rule that would conclude or recommend it */
+	const char *answer;     /* the answer that rule tests for, or NULL (any, or an asking rule) */
+} fx_hypothesis;
+
+typedef struct fx_why {
+	long question;          /* its index */
+	uint64_t answer;        /* its answer fact, or 0 */
+	const long *ask_rules;  /* rules whose ask facts for it are in working memory */
+	size_t nask_rules;
+	const fx_hypothesis *hyps; /* findings and remedies of the asking rules, and of rules that
+	                              test its answer (or the facts its answers assert) */
+	size_t nhyps;
+} fx_why;
+
+/* Explain why `question` matters. Arrays are borrowed from s until the next fx_explain_* call.
+ * Returns 0, FX_EINVAL, FX_ENOTFOUND (no such question) or FX_ENOMEM. */
+int fx_explain_why(fx_session *s, const char *question, fx_why *out);
+
+typedef enum fx_whynot_kind {
+	FX_WHYNOT_PRESENT,      /* the finding or remedy is in working memory */
+	FX_WHYNOT_NO_RULE,      /* no rule concludes or recommends it (with a constant id) */
+	FX_WHYNOT_FAILED,       /* `rule` came closest; condition `cond` is not satisfied */
+	FX_WHYNOT_PENDING       /* `rule`'s conditions all hold: its activation waits for a run */
+} fx_whynot_kind;
+
+typedef struct fx_whynot {
+	fx_whynot_kind kind;
+	int remedy;             /* 1 when the id was taken as a remedy, 0 as a finding */
+	long rule;              /* FAILED, PENDING: the closest rule, else -1 */
+	unsigned satisfied;     /* FAILED: its top-level conditions satisfied by a partial match */
+	unsigned total;         /* its number of top-level conditions */
+	unsigned cond;          /* FAILED: index (0-based) of the first condition that fails */
+	const char *file;       /* FAILED: that condition's position (file may be NULL) */
+	unsigned line, col;
+	long question;          /* FAILED: the question whose answer decides it, or -1 */
+	const char *answer;     /* the answer that would satisfy it, or NULL */
+} fx_whynot;
+
+/* Explain why finding or remedy `id` is not concluded. Strings are borrowed from the kb.
+ * Returns 0, FX_EINVAL or FX_ENOMEM. */
+int fx_explain_why_not(fx_session *s, const char *id, fx_whynot *out);
 
 /* --- Reading text into cases ------------------------------------------------------------------
  * A case is the unit of diagnosis. The reader splits any bytes (CRLF, NUL, invalid UTF-8, lines

@@ -1762,6 +1762,317 @@ static void test_load_err_remedies(void **state)
 	lt_free(&t);
 }
 
+/* --- Questions, cases, rule source and logical ------------------------------------------------ */
+
+static const char *qkb =
+        "templates:\n"                                                          /* 1 */
+        "  - id: symptom\n"                                                     /* 2 */
+        "    slots: {kind: symbol, text: string}\n"                             /* 3 */
+        "remedies:\n"                                                           /* 4 */
+        "  - id: free-icloud-storage\n"                                         /* 5 */
+        "    title: Free iCloud storage\n"                                      /* 6 */
+        "    steps: [Delete old backups.]\n"                                    /* 7 */
+        "    cost: 2\n"                                                         /* 8 */
+        "questions:\n"                                                          /* 9 */
+        "  - id: icloud-storage-full\n"                                         /* 10 */
+        "    ask: \"Is your iCloud storage full?\"\n"                           /* 11 */
+        "    doc: Settings shows it.\n"                                         /* 12 */
+        "    source: seed article\n"                                            /* 13 */
+        "    answers:\n"                                                        /* 14 */
+        "      yes: [{symptom: {kind: icloud-storage-full, text: \"you said so\"}}]\n" /* 15 */
+        "      no: []\n"                                                        /* 16 */
+        "      maybe:\n"                                                        /* 17 */
+        "  - id: wifi-ok\n"                                                     /* 18 */
+        "    ask: Is Wi-Fi on?\n";                                              /* 19 */
+
+static const char *qrules =
+        "rules:\n"                                                              /* 20 */
+        "  - id: r\n"                                                           /* 21 */
+        "    source: \"seed article, section 1\"\n"                             /* 22 */
+        "    logical: true\n"                                                   /* 23 */
+        "    when:\n"                                                           /* 24 */
+        "      - symptom: {kind: icloud-storage-full}\n"                        /* 25 */
+        "      - answer: {question: wifi-ok, value: yes}\n"                     /* 26 */
+        "    then:\n"                                                           /* 27 */
+        "      - ask: icloud-storage-full\n"                                    /* 28 */
+        "      - recommend: {remedy: free-icloud-storage}\n"                    /* 29 */
+        "  - id: s\n"                                                           /* 30 */
+        "    logical: false\n"                                                  /* 31 */
+        "    when: [{symptom: {kind: x}}]\n";                                   /* 32 */
+
+static const char *qcases =
+        "cases:\n"                                                              /* 33 */
+        "  - id: storage-alert\n"                                               /* 34 */
+        "    source: https://example.com/x\n"                                   /* 35 */
+        "    input: \"iCloud Backup failed.\"\n"                                /* 36 */
+        "    answers: {wifi-ok: yes, icloud-storage-full: unknown}\n"           /* 37 */
+        "    tried: [free-icloud-storage]\n"                                    /* 38 */
+        "    expect:\n"                                                         /* 39 */
+        "      findings: [icloud-storage-full]\n"                               /* 40 */
+        "      remedies: [free-icloud-storage]\n"                               /* 41 */
+        "      top: free-icloud-storage\n"                                      /* 42 */
+        "      absent: [fix-wifi]\n"                                            /* 43 */
+        "  - input: all good\n"                                                 /* 44 */
+        "    expect: {nothing: true}\n";                                        /* 45 */
+
+/* kb text + extra, loaded as one buffer. */
+static int kb_plus(lt *t, const char *kb, const char *extra)
+{
+	size_t n = strlen(kb) + strlen(extra) + 1;
+	char *s = malloc(n);
+	assert_non_null(s);
+	snprintf(s, n, "%s%s", kb, extra);
+	int rc = load_text(t, s);
+	free(s);
+	return rc;
+}
+
+static void test_load_questions_and_cases(void **state)
+{
+	(void)state;
+	char all[4096];
+	snprintf(all, sizeof all, "%s%s%s", qkb, qrules, qcases);
+	lt t;
+	lt_init(&t);
+	load_ok(&t, all);
+	assert_int_equal(t.prog.nquestions, 2);
+	const fx_question_def *q = &t.prog.questions[0];
+	assert_string_equal(q->name, "icloud-storage-full");
+	assert_int_equal(q->index, 0);
+	expect_pos(q->pos, 10, 9);
+	assert_string_equal(q->text, "Is your iCloud storage full?");
+	assert_string_equal(q->doc, "Settings shows it.");
+	assert_string_equal(q->source, "seed article");
+	assert_int_equal(q->nanswers, 3);
+	assert_string_equal(q->answers[0].value, "yes");
+	expect_pos(q->answers[0].pos, 15, 7);
+	assert_int_equal(q->answers[0].nfacts, 1);
+	const fx_fact_def *f = &q->answers[0].facts[0];
+	assert_int_equal(f->tmpl, NB);
+	expect_pos(f->pos, 15, 14);
+	assert_string_equal(atom(f->values[0]), "icloud-storage-full");
+	assert_int_equal(f->values[1].type, FX_STRING);
+	assert_string_equal(atom(f->values[1]), "you said so");
+	assert_string_equal(q->answers[1].value, "no");
+	assert_int_equal(q->answers[1].nfacts, 0);
+	assert_string_equal(q->answers[2].value, "maybe");
+	assert_int_equal(q->answers[2].nfacts, 0);
+	/* No answers: yes and no, asserting nothing. */
+	q = &t.prog.questions[1];
+	assert_string_equal(q->name, "wifi-ok");
+	assert_int_equal(q->index, 1);
+	assert_null(q->doc);
+	assert_null(q->source);
+	assert_int_equal(q->nanswers, 2);
+	assert_string_equal(q->answers[0].value, "yes");
+	assert_string_equal(q->answers[1].value, "no");
+	assert_int_equal(q->answers[0].nfacts + q->answers[1].nfacts, 0);
+	/* Initial facts are not touched by answers. */
+	assert_int_equal(t.prog.nfacts, 0);
+
+	const fx_rule_def *r = rule(&t, "r");
+	assert_string_equal(r->source, "seed article, section 1");
+	assert_int_equal(r->logical, 1);
+	r = rule(&t, "s");
+	assert_null(r->source);
+	assert_int_equal(r->logical, 0);
+
+	assert_int_equal(t.prog.ncases, 2);
+	const fx_case_def *c = &t.prog.cases[0];
+	assert_string_equal(c->name, "storage-alert");
+	assert_int_equal(c->index, 0);
+	expect_pos(c->pos, 34, 5);
+	assert_string_equal(c->source, "https://example.com/x");
+	assert_string_equal(c->input, "iCloud Backup failed.");
+	assert_int_equal(c->input_len, 21);
+	assert_int_equal(c->nanswers, 2);
+	assert_int_equal(c->answers[0].question, 1);
+	assert_int_equal(c->answers[0].answer, 0);
+	expect_pos(c->answers[0].pos, 37, 15);
+	assert_int_equal(c->answers[1].question, 0);
+	assert_int_equal(c->answers[1].answer, UINT32_MAX);
+	assert_int_equal(c->ntried, 1);
+	assert_string_equal(c->tried[0], "free-icloud-storage");
+	assert_int_equal(c->nfindings, 1);
+	assert_string_equal(c->findings[0], "icloud-storage-full");
+	assert_int_equal(c->nremedies, 1);
+	assert_string_equal(c->remedies[0], "free-icloud-storage");
+	assert_string_equal(c->top, "free-icloud-storage");
+	assert_int_equal(c->nabsent, 1);
+	assert_string_equal(c->absent[0], "fix-wifi");
+	assert_int_equal(c->nothing, 0);
+	c = &t.prog.cases[1];
+	assert_string_equal(c->name, "t.yaml:44");
+	assert_int_equal(c->index, 1);
+	assert_string_equal(c->input, "all good");
+	assert_int_equal(c->nothing, 1);
+	assert_int_equal(c->nfindings + c->nremedies + c->nabsent + c->nanswers + c->ntried, 0);
+	assert_null(c->top);
+	assert_null(c->source);
+	lt_free(&t);
+}
+
+/* A corpus is a file of cases alone, loaded with the kb it tests, in either order. */
+static void test_load_cases_corpus(void **state)
+{
+	(void)state;
+	const char *corpus = "cases:\n"
+	                     "  - input: x\n"
+	                     "    answers: {wifi-ok: no}\n"
+	                     "    expect: {top: free-icloud-storage}\n";
+	for (int order = 0; order < 2; order++) {
+		const char *bufs[2] = {order ? corpus : qkb, order ? qkb : corpus};
+		const char *names[2] = {order ? "corpus.yaml" : "kb.yaml",
+		                        order ? "kb.yaml" : "corpus.yaml"};
+		size_t lens[2] = {strlen(bufs[0]), strlen(bufs[1])};
+		fx_load_input in;
+		memset(&in, 0, sizeof in);
+		in.bufs = bufs;
+		in.lens = lens;
+		in.names = names;
+		in.nbufs = 2;
+		lt t;
+		lt_init(&t);
+		t.rc = fx_load_program(&t.prog, &t.arena, &t.atoms, &t.regexes, &t.rep, &in);
+		if (t.rc || t.nd) {
+			dump(&t);
+			fail();
+		}
+		assert_int_equal(t.prog.ncases, 1);
+		assert_string_equal(t.prog.cases[0].name, "corpus.yaml:2");
+		assert_int_equal(t.prog.cases[0].answers[0].question, 1);
+		assert_int_equal(t.prog.cases[0].answers[0].answer, 1);
+		lt_free(&t);
+	}
+	/* Alone, a corpus without answers loads too. */
+	lt t;
+	lt_init(&t);
+	load_ok(&t, "cases:\n  - {input: x, expect: {findings: [a, b]}}\n");
+	assert_int_equal(t.prog.ncases, 1);
+	assert_int_equal(t.prog.cases[0].nfindings, 2);
+	lt_free(&t);
+}
+
+static void test_load_err_questions(void **state)
+{
+	(void)state;
+	lt t;
+	lt_init(&t);
+	kb_plus(&t, "questions:\n  - id: q\n", "");
+	expect_msg(expect_only(&t, "missing-key", 2, 5), "needs ask");
+	lt_free(&t);
+
+	lt_init(&t);
+	kb_plus(&t, "questions:\n  - id: q\n    ask: x\n    color: red\n", "");
+	expect_msg(expect_only(&t, "unknown-key", 4, 5), "id, ask, doc, source, answers");
+	lt_free(&t);
+
+	lt_init(&t);
+	kb_plus(&t, "questions:\n  - id: q\n    ask: x\n    answers: {}\n", "");
+	expect_msg(expect_only(&t, "shape", 4, 14), "non-empty mapping");
+	lt_free(&t);
+
+	lt_init(&t);
+	kb_plus(&t, "questions:\n  - id: q\n    ask: x\n    answers:\n      yes: [{nosuch: {}}]\n",
+	          "");
+	expect_only(&t, "unknown-template", 5, 14);
+	lt_free(&t);
+
+	lt_init(&t);
+	kb_plus(&t, "questions:\n  - id: q\n    ask: x\n    answers:\n      two words: []\n", "");
+	expect_only(&t, "bad-id", 5, 7);
+	lt_free(&t);
+
+	lt_init(&t);
+	kb_plus(&t,
+	          "questions:\n  - id: q\n    ask: x\n    answers:\n"
+	          "      yes: [{id: f, finding: {id: a}}]\n      yes: []\n",
+	          "");
+	expect(&t, "unknown-key", 5, 14);
+	expect(&t, "duplicate-key", 6, 7);
+	assert_int_equal(t.nd, 2);
+	lt_free(&t);
+
+	lt_init(&t);
+	kb_plus(&t, "questions:\n  - {id: q, ask: x}\n  - {id: q, ask: y}\n", "");
+	expect_msg(expect_only(&t, "duplicate-id", 3, 10), "already defined at t.yaml:2:10");
+	lt_free(&t);
+
+	/* ask: and answer conditions name declared questions, with a suggestion. */
+	lt_init(&t);
+	kb_plus(&t, qkb,
+	          "rules:\n"
+	          "  - id: r\n"
+	          "    when: [{answer: {question: nope}}]\n"
+	          "    then: [{ask: wifi-of}]\n");
+	expect_msg(expect(&t, "unknown-question", 22, 32), "questions are defined in the");
+	expect_msg(expect(&t, "unknown-question", 23, 18), "did you mean 'wifi-ok'");
+	assert_int_equal(t.nd, 2);
+	lt_free(&t);
+
+	/* Without a questions section, nothing is checked. */
+	lt_init(&t);
+	load_ok(&t, "rules:\n  - id: r\n    when: [{answer: {question: a}}]\n    then: [{ask: b}]\n");
+	lt_free(&t);
+
+	lt_init(&t);
+	kb_plus(&t, "rules:\n  - id: r\n    logical: maybe\n    when: [{answer: {}}]\n", "");
+	expect_msg(expect_only(&t, "type", 3, 14), "true or false");
+	lt_free(&t);
+}
+
+static void test_load_err_cases(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text; /* after qkb (19 lines) */
+		const char *code;
+		unsigned line, col;
+		const char *msg;
+	} bad[] = {
+	        {"cases:\n  - {input: x, answers: {wifi-k: yes}, expect: {nothing: true}}\n",
+	         "unknown-question", 21, 26, "did you mean 'wifi-ok'"},
+	        {"cases:\n  - {input: x, answers: {wifi-ok: maybe}, expect: {nothing: true}}\n",
+	         "unknown-answer", 21, 35, "its answers are: yes, no, unknown"},
+	        {"cases:\n  - {input: x, tried: [free-icloud-storag], expect: {nothing: true}}\n",
+	         "unknown-remedy", 21, 24, "did you mean 'free-icloud-storage'"},
+	        {"cases:\n  - {input: x, expect: {top: nope}}\n", "unknown-remedy", 21, 30,
+	         "no remedy named 'nope'"},
+	        {"cases:\n  - {input: x, expect: {remedies: [nope]}}\n", "unknown-remedy", 21,
+	         36, "no remedy named 'nope'"},
+	        {"cases:\n  - {input: x}\n", "missing-key", 21, 5, "needs expect"},
+	        {"cases:\n  - {input: x, expect: {}}\n", "shape", 21, 24, "empty mapping"},
+	        {"cases:\n  - {input: x, expect: {nothing: false}}\n", "shape", 21, 16,
+	         "must expect something"},
+	        {"cases:\n  - {input: x, expect: {nothing: true, findings: [a]}}\n", "shape", 21,
+	         25, "cannot go with"},
+	        {"cases:\n  - {input: x, expect: {nothing: yes}}\n", "type", 21, 34,
+	         "true or false"},
+	        {"cases:\n  - {input: x, expect: {finding: [a]}}\n", "unknown-key", 21, 25,
+	         "findings, remedies, top, absent, nothing"},
+	        {"cases:\n  - {input: [x], expect: {findings: [a]}}\n", "shape", 21, 13, "text"},
+	        {"cases:\n  - {input: x, expected: 1, expect: {findings: [a]}}\n", "unknown-key", 21, 16,
+	         "id, source, doc, input, answers, tried, expect"},
+	        {"cases:\n  - {id: c, expect: {absent: [a]}}\n  - {id: c, expect: {absent: [a]}}\n",
+	         "duplicate-id", 22, 10, "case 'c' is already defined at t.yaml:21:6"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		lt t;
+		lt_init(&t);
+		kb_plus(&t, qkb, bad[i].text);
+		if (t.rc != FX_ELOAD)
+			fail_msg("case %zu: rc %d", i, t.rc);
+		expect_msg(expect_only(&t, bad[i].code, bad[i].line, bad[i].col), bad[i].msg);
+		lt_free(&t);
+	}
+	/* A kb without questions: any answer names an unknown question. */
+	lt t;
+	lt_init(&t);
+	load_text(&t, "cases:\n  - {input: x, answers: {q: yes}, expect: {findings: [a]}}\n");
+	expect_msg(expect_only(&t, "unknown-question", 2, 26), "declares no questions");
+	lt_free(&t);
+}
+
 /* --- Files, directories, includes ---------------------------------------------------------- */
 
 static char tmpdir[256];
@@ -2062,6 +2373,10 @@ int main(void)
 	        cmocka_unit_test(test_load_err_patterns),
 	        cmocka_unit_test(test_load_remedies),
 	        cmocka_unit_test(test_load_err_remedies),
+	        cmocka_unit_test(test_load_questions_and_cases),
+	        cmocka_unit_test(test_load_cases_corpus),
+	        cmocka_unit_test(test_load_err_questions),
+	        cmocka_unit_test(test_load_err_cases),
 	        cmocka_unit_test(test_load_includes),
 	        cmocka_unit_test(test_load_directory),
 	        cmocka_unit_test(test_load_remedies_across_files),
