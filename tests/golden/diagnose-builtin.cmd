@@ -1,1 +1,1 @@
-echo "iCloud Backup failed. There is not enough iCloud storage available" | env -u FIXIT_RULES fixit diagnose --json | grep -o '"remedies": *\[{"id": *"[^"]*"'
+printf 'iCloud Backup failed. There is not enough iCloud storage available\n\nTime Machine couldn\342\200\231t complete the backup to \342\200\234TimeCapsule Disk\342\200\235\n' | env -u FIXIT_RULES fixit diagnose --json | grep -o '"diagnosed":[a-z]*\|"remedies":\[{"id":"[^"]*"'; env -u FIXIT_RULES fixit test tests/corpus >/dev/null && echo "built-in cases and corpus pass"
