@@ -92,5 +92,26 @@ else
 	failed=$((failed + 1))
 fi
 
+# --- The built-in knowledge base: its own tests, then the corpus of real messages -----------------
+# `fixit test` checks every pattern's examples and near-misses and every case in the rule files;
+# on tests/corpus/ it also measures top-1 / top-3 remedy accuracy and false alarms, and fails
+# under 95% top-3 or on any false alarm. Both print their figures; each counts as one test here.
+kbtest() {
+	local what=$1 log=$build/tests/kb-$2.log
+	shift 2
+	if env -u FIXIT_RULES "$build/fixit" test "$@" >"$log" 2>&1; then
+		echo "PASS $what"
+		passed=$((passed + 1))
+		grep -E '^(accuracy|false alarms|patterns):' "$log" | sed 's/^/    /'
+	else
+		echo "FAIL $what"
+		sed 's/^/    /' "$log"
+		failed=$((failed + 1))
+	fi
+}
+kbtest "fixit test: the built-in knowledge base's patterns and cases" builtin
+kbtest "fixit test: the corpus of real messages (top-3 >= 95%, no false alarm)" corpus \
+	--min-top3 95 tests/corpus
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

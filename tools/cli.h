@@ -95,6 +95,15 @@ void cli_command_help(FILE *out, const cli_command *cmd);
 
 int cli_run_main(const cli_command *cmd, int argc, char **argv);
 int cli_diagnose_main(const cli_command *cmd, int argc, char **argv);
+int cli_repl_main(const cli_command *cmd, int argc, char **argv);
+int cli_check_main(const cli_command *cmd, int argc, char **argv);
+int cli_test_main(const cli_command *cmd, int argc, char **argv);
+int cli_coverage_main(const cli_command *cmd, int argc, char **argv);
+int cli_graph_main(const cli_command *cmd, int argc, char **argv);
+
+/* Levenshtein distance of two short words (99 when either is 32 bytes or longer): used to
+ * suggest a command after a typo. */
+size_t cli_edit_distance(const char *a, const char *b);
 
 /* --- Messages -------------------------------------------------------------------------------- */
 

@@ -3,6 +3,7 @@
  * all read it. The commands themselves live in cli_*.c; all of them use the public API only. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -30,6 +31,52 @@ static const cli_opt diagnose_opts[] = {
 	{'j', 0, "json", CLI_ARG_NONE, NULL, "one JSON object a case (JSON Lines, fixit-diagnose/1)"},
 	{'n', 'n', "limit", CLI_ARG_REQUIRED, "N",
 	 "stop a case's run after N firings (0: the default, 10000000)"},
+	{'J', 'j', "jobs", CLI_ARG_REQUIRED, "N",
+	 "diagnose on N threads, output unchanged (default 1; 0: one a core)"},
+	CLI_OPT_HELP,
+	CLI_OPT_END
+};
+
+static const cli_opt test_opts[] = {
+	{'r', 'r', "rules", CLI_ARG_REQUIRED, "PATH",
+	 "load the knowledge base from PATH (file or directory); repeatable"},
+	{'m', 0, "min-top3", CLI_ARG_REQUIRED, "PCT",
+	 "fail when fewer than PCT% of the cases have a right remedy in the top three"},
+	{'j', 0, "json", CLI_ARG_NONE, NULL, "one JSON object (fixit-test/1)"},
+	CLI_OPT_HELP,
+	CLI_OPT_END
+};
+
+static const cli_opt coverage_opts[] = {
+	{'r', 'r', "rules", CLI_ARG_REQUIRED, "PATH",
+	 "load the knowledge base from PATH (file or directory); repeatable"},
+	{'b', 'b', "baseline", CLI_ARG_REQUIRED, "PATH",
+	 "compare with the knowledge base at PATH; repeatable"},
+	{'l', 0, "lines", CLI_ARG_NONE, NULL, "each line of a text file is a case"},
+	{'w', 0, "whole", CLI_ARG_NONE, NULL, "each text file is one case"},
+	{'j', 0, "json", CLI_ARG_NONE, NULL, "one JSON object (fixit-coverage/1)"},
+	CLI_OPT_HELP,
+	CLI_OPT_END
+};
+
+static const cli_opt repl_opts[] = {
+	{'r', 'r', "rules", CLI_ARG_REQUIRED, "PATH",
+	 "load the knowledge base from PATH (file or directory); repeatable"},
+	CLI_OPT_HELP,
+	CLI_OPT_END
+};
+
+static const cli_opt check_opts[] = {
+	{'f', 0, "format", CLI_ARG_REQUIRED, "FORMAT",
+	 "text (default: diagnostics on stderr) or json (JSON Lines on stdout)"},
+	{'s', 0, "strict", CLI_ARG_NONE, NULL, "exit with status 1 when there are warnings"},
+	CLI_OPT_HELP,
+	CLI_OPT_END
+};
+
+static const cli_opt graph_opts[] = {
+	{'r', 'r', "rules", CLI_ARG_REQUIRED, "PATH",
+	 "load the knowledge base from PATH (file or directory); repeatable"},
 	CLI_OPT_HELP,
 	CLI_OPT_END
 };
@@ -64,10 +111,100 @@ static const cli_command commands[] = {
 	 "The knowledge base comes from --rules, else from FIXIT_RULES (paths separated\n"
 	 "by ':'), else the built-in one.\n"
 	 "\n"
+	 "--jobs N spreads the cases over N threads; the output is the same as with one.\n"
+	 "When standard error is a terminal and standard output is not, a file of 4 MiB\n"
+	 "or more shows a progress bar there, cleared at the end.\n"
+	 "\n"
 	 "Exit status: 0 when some case was diagnosed, 1 when none was, 2 on an error (bad\n"
 	 "knowledge base, unreadable input, a rule failing on a case), 64 on a bad command\n"
 	 "line.\n",
 	 diagnose_opts, cli_diagnose_main},
+	{"check", "[PATH...]", "check a knowledge base: load errors and lint warnings",
+	 "Load the knowledge base in PATH (YAML files, or directories of them; none:\n"
+	 "FIXIT_RULES, else the built-in one) and report every problem: the loader's\n"
+	 "errors and warnings, then, when it loads, the lint warnings (patterns no rule\n"
+	 "uses, remedies nothing recommends, questions never asked, cases that name\n"
+	 "unknown ids...). Each is shown as FILE:LINE:COL: SEVERITY: MESSAGE [CODE] with\n"
+	 "the source line and a caret under the spot, on standard error; a last line on\n"
+	 "standard output counts them. --format json prints instead one JSON object a\n"
+	 "diagnostic and a summary object on standard output (fixit-check/1).\n"
+	 "\n"
+	 "Exit status: 0 when the knowledge base loads (warnings allowed), 1 when it has\n"
+	 "warnings and --strict was given, 2 when it has errors, 64 on a bad command line.\n",
+	 check_opts, cli_check_main},
+	{"test", "[PATH...]", "run the tests written in the rule files: examples and cases",
+	 "Run the tests of the knowledge base: every pattern's examples must match it and\n"
+	 "its near-misses must not; every case (those of the knowledge base, and those of\n"
+	 "the case files PATH, YAML files or directories loaded together with it) runs in\n"
+	 "a fresh session: its input through the patterns, the rules, its answers and\n"
+	 "tried remedies, the rules again; then the findings and remedies must be what it\n"
+	 "expects. Each failure is shown as expected against got, with why a missing\n"
+	 "finding or remedy was not concluded (the rule that came closest and the\n"
+	 "condition that failed).\n"
+	 "\n"
+	 "The last lines give the accuracy over the cases that expect remedies (top-1:\n"
+	 "the first ranked remedy is one of them; top-3: one of the first three is), the\n"
+	 "false alarms over the cases that expect nothing (any finding or remedy), and\n"
+	 "'N passed, N failed'.\n"
+	 "\n"
+	 "The knowledge base comes from --rules, else from FIXIT_RULES, else the\n"
+	 "built-in one.\n"
+	 "\n"
+	 "Exit status: 0 when every test passed, 1 when one failed or the top-3 accuracy\n"
+	 "is below --min-top3, 2 on an error (bad knowledge base or case file), 64 on a\n"
+	 "bad command line.\n",
+	 test_opts, cli_test_main},
+	{"coverage", "CORPUS...", "measure how much of a corpus of real messages the rules explain",
+	 "Run the knowledge base over CORPUS: text files of messages or logs (cut into\n"
+	 "cases as diagnose does: blocks of lines by default), YAML case files (their\n"
+	 "inputs), or directories holding either (read recursively). Reports how many\n"
+	 "cases are diagnosed, ambiguous (the top two remedies' scores are within 10% of\n"
+	 "each other) or get nothing; the patterns that never matched and the rules that\n"
+	 "never fired; and the undiagnosed cases grouped by shape (numbers, hex ids,\n"
+	 "quoted texts, paths, dates and times masked), biggest group first.\n"
+	 "\n"
+	 "With --baseline, the knowledge base at PATH runs over the same cases too, and\n"
+	 "the cases newly diagnosed, no longer diagnosed, and whose top remedy changed\n"
+	 "are listed: what a change to the rules gained and lost.\n"
+	 "\n"
+	 "The knowledge base comes from --rules, else from FIXIT_RULES, else the\n"
+	 "built-in one.\n"
+	 "\n"
+	 "Exit status: 0 when the report was made, 2 on an error (bad knowledge base,\n"
+	 "unreadable input), 64 on a bad command line.\n",
+	 coverage_opts, cli_coverage_main},
+	{"repl", "", "diagnose interactively: paste messages, answer questions, ask how and why",
+	 "Start an interactive session: paste one or several error messages (a\n"
+	 "multi-line paste is one message), answer the questions fixit asks (yes, no,\n"
+	 "unknown, or why), and ask how a remedy was concluded or why another was not.\n"
+	 "'help' inside lists the commands (facts, rules, agenda, assert, retract, run,\n"
+	 "step, trace, how, why, whynot, tried, undo, reset, reload, save, load, quit).\n"
+	 "'fixit' alone on a terminal starts it too.\n"
+	 "\n"
+	 "On a terminal: line editing, history in $XDG_STATE_HOME/fixit/history\n"
+	 "(~/.local/state/fixit/history), tab completion. Otherwise commands are read\n"
+	 "from standard input without prompts; a multi-line message is written as\n"
+	 "'paste', its lines, and a line '.'. See docs/repl.md.\n"
+	 "\n"
+	 "The knowledge base comes from --rules, else from FIXIT_RULES, else the\n"
+	 "built-in one.\n"
+	 "\n"
+	 "Exit status: 0 at quit or end of input, 2 on an error (bad knowledge base),\n"
+	 "64 on a bad command line.\n",
+	 repl_opts, cli_repl_main},
+	{"graph", "[PATH...]", "draw the knowledge base as a Graphviz DOT graph",
+	 "Print the knowledge base in PATH (or --rules PATH; none: FIXIT_RULES, else the\n"
+	 "built-in one) as a Graphviz DOT graph: text patterns -> the facts they assert\n"
+	 "-> findings -> remedies, with the id of the rule that draws each step on its\n"
+	 "edge, and questions -> their answers -> the facts those assert. Which facts a\n"
+	 "pattern asserts is found by running its examples; a pattern without examples\n"
+	 "points (dashed) to the templates it asserts. Conditions under 'not' are left\n"
+	 "out. The order of the output follows the knowledge base, so it can be diffed.\n"
+	 "Render it with Graphviz: fixit graph | dot -Tsvg > kb.svg\n"
+	 "\n"
+	 "Exit status: 0 on success, 2 when the knowledge base has errors, 64 on a bad\n"
+	 "command line.\n",
+	 graph_opts, cli_graph_main},
 	{"version", "", "print the version and exit", "Print the version of fixit.\n", plain_opts,
 	 version_main},
 	{"help", "[COMMAND]", "show the help of fixit or of one command",
@@ -86,8 +223,7 @@ static const cli_command *find_command(const char *name)
 	return NULL;
 }
 
-/* Levenshtein distance, capped: only used to suggest a command after a typo. */
-static size_t edit_distance(const char *a, const char *b)
+size_t cli_edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b), i, j;
 	size_t row[32];
@@ -119,7 +255,7 @@ static void unknown_command(const char *name)
 	size_t i, bestd = 3;
 
 	for (i = 0; i < NCOMMANDS; i++) {
-		size_t d = edit_distance(name, commands[i].name);
+		size_t d = cli_edit_distance(name, commands[i].name);
 		if (d < bestd) {
 			bestd = d;
 			best = &commands[i];
@@ -276,6 +412,9 @@ int main(int argc, char **argv)
 	const cli_command *cmd;
 
 	cli_color_init();
+	/* A person who types just `fixit` at a terminal gets the consultation. */
+	if (argc < 2 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+		return finish(cli_repl_main(find_command("repl"), 0, argv + argc));
 	if (argc < 2) {
 		cli_usage_error(NULL, "no command given");
 		return CLI_EXIT_USAGE;

@@ -1,0 +1,1 @@
+fixit check tests/golden/data/check-errors.yaml

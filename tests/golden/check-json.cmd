@@ -1,0 +1,1 @@
+fixit check --format json tests/golden/data/check-errors.yaml

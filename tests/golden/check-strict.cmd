@@ -1,0 +1,1 @@
+fixit check tests/golden/data/check-warning.yaml; echo "exit $?"; fixit check --strict tests/golden/data/check-warning.yaml; echo "exit $?"; fixit check --format=json --strict tests/golden/data/check-warning.yaml; echo "exit $?"

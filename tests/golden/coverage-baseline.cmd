@@ -1,0 +1,1 @@
+fixit coverage -r tests/golden/data/cov-kb.yaml --baseline tests/golden/data/cov-old.yaml tests/golden/data/cov-corpus

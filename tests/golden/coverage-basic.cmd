@@ -1,0 +1,1 @@
+fixit coverage --rules tests/golden/data/cov-kb.yaml tests/golden/data/cov-corpus

@@ -1,0 +1,1 @@
+fixit coverage -r tests/golden/data/cov-kb.yaml; echo "exit $?"; fixit coverage --lines --whole x; echo "exit $?"; fixit coverage -r tests/golden/data/cov-kb.yaml tests/golden/data/no-such-dir; echo "exit $?"; fixit coverage -r tests/golden/data/no-such.yaml tests/golden/data/cov-corpus; echo "exit $?"

@@ -1,0 +1,1 @@
+printf "Backup failed\n\nnot enough storage\n" | fixit coverage --whole -r tests/golden/data/cov-kb.yaml -

@@ -1,0 +1,1 @@
+fixit graph tests/golden/data/graph-kb.yaml

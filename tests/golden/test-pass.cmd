@@ -1,0 +1,1 @@
+fixit test -r tests/golden/data/test-kb.yaml
