@@ -1670,7 +1670,8 @@ int fx_kb_lint(const fx_kb *kb, fx_diag_fn fn, void *ud)
 	lint_rules(&l);
 	int rc = 0;
 	if (!l.oom) {
-		qsort(l.w, l.n, sizeof *l.w, cmp_warn);
+		if (l.n)
+			qsort(l.w, l.n, sizeof *l.w, cmp_warn);
 		fx_reporter rep;
 		fx_reporter_init(&rep, fn, ud, 0);
 		for (size_t i = 0; i < kb->nsources && rc == 0; i++)
