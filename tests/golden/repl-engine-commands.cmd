@@ -1,0 +1,1 @@
+printf '%s\n' 'help trace' 'trace' 'assert (symptom (kind storage-full) (text "typed"))' 'assert (symptom (kind storage-full) (text "typed"))' 'agenda' 'trace on' 'step' 'agenda' 'run 1' 'trace off' 'run' 'facts' 'how icloud-storage-full' 'retract f-1' 'facts' 'undo' 'facts' 'reset' 'facts' 'exit' | fixit repl --rules tests/golden/data/repl-kb.yaml

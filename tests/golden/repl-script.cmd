@@ -1,0 +1,1 @@
+printf '%s\n' 'paste' 'iCloud said:' 'The last backup could not be completed.' '.' 'why' 'y' 'how free-icloud-storage' '?' 'whynot fix-wifi' 'change storage-full' 'no' 'answer on-wifi no' 'how fix-wifi' 'tried fix-wifi' 'diagnosis' 'undo' 'facts symptom' 'agenda' 'rules wifi' 'questions' 'quit' 'facts' | fixit repl --rules tests/golden/data/repl-kb.yaml
