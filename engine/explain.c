@@ -1,6 +1,7 @@
 /* explain.c: explanations as data, for the CLI to render: the supports of a fact (how it came
  * to be: rules and the facts they matched, answers, text, the user), what a question's answer
- * decides (why), and the rule that came closest to a missing conclusion (why not).
+ * decides (why), and the rule that came closest to a missing conclusion (why not). A support
+ * through a rule with `exists` also gives a witness per exists, looked up when asked.
  *
  * Why not looks at the run-time Rete memories rather than re-matching: the tokens in the left
  * memory of each node of a rule's chain are its partial matches, so the first node of the chain
@@ -20,6 +21,12 @@ struct fx_explain_state {
 	size_t nrules, crules;
 	fx_hypothesis *hyps;       /* fx_why.hyps */
 	size_t nhyps, chyps;
+	uint64_t *ids;             /* fx_support.facts when a rule's exists add witnesses */
+	uint8_t *wflags;           /* fx_support.witness, beside ids */
+	const fx_fact **bydepth;   /* scratch: the witness found for each pattern depth */
+	size_t cdepth;             /* capacity of the three arrays above */
+	uint64_t *blocking;        /* fx_whynot.blocking */
+	size_t cblocking;
 };
 
 void fx_explain_state_free(fx_explain_state *st)
@@ -28,6 +35,10 @@ void fx_explain_state_free(fx_explain_state *st)
 		return;
 	free(st->rules);
 	free(st->hyps);
+	free(st->ids);
+	free(st->wflags);
+	free(st->bydepth);
+	free(st->blocking);
 	free(st);
 }
 
@@ -55,6 +66,26 @@ static long question_find(const fx_session *s, const char *name)
 	return -1;
 }
 
+static fx_explain_state *state(fx_session *s)
+{
+	if (!s->expl)
+		s->expl = calloc(1, sizeof *s->expl);
+	return s->expl;
+}
+
+static int grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 8;
+	void *q = realloc(*p, c * size);
+	if (!q)
+		return FX_ENOMEM;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
 /* --- how: supports ------------------------------------------------------------------------ */
 
 static size_t njust(const fx_fact *f)
@@ -63,6 +94,125 @@ static size_t njust(const fx_fact *f)
 	for (const fx_just *j = f->just; j; j = j->f_next)
 		n++;
 	return n;
+}
+
+/* --- how: witnesses of exists ----------------------------------------------------------------
+ * A justification keeps the facts its partial match held, and an `exists` holds none: its
+ * token only counts matches. So that an explanation can still go down to the fact behind an
+ * exists (a symptom, and from it the pasted text), explain time looks for a witness: a fact
+ * that satisfies the exists now, for that partial match. Nothing is kept on the match path.
+ * The supporting token is alive while its justification is attached (its deletion detaches
+ * it), and its ancestors are the partial matches it grew from, one per node of the chain. */
+
+/* A result of the subnetwork of NCC node ncc under token t (a partner token), or NULL. */
+static const fx_token *ncc_result(const fx_token *t, const fx_node *ncc)
+{
+	if (t->node->kind == FX_N_PARTNER && t->node->ncc == ncc)
+		return t;
+	for (const fx_token *c = t->child; c; c = c->sib_next) {
+		const fx_token *r = ncc_result(c, ncc);
+		if (r)
+			return r;
+	}
+	return NULL;
+}
+
+/* The partner token of one match of NCC owner token t's conjunction, or NULL. Only the
+ * children in the subnetwork are searched: the others carry the rule's chain on. */
+static const fx_token *ncc_match(const fx_token *t)
+{
+	for (const fx_token *c = t->child; c; c = c->sib_next)
+		if (c->node == t->node->sub) {
+			const fx_token *r = ncc_result(c, t->node);
+			if (r)
+				return r;
+		}
+	return NULL;
+}
+
+/* Facts of partner token p that its owner t does not hold: the conjunction's own. */
+static void ncc_facts(const fx_token *p, const fx_token *t, const fx_fact **bydepth,
+                      uint32_t ndepth)
+{
+	for (uint32_t d = 0; d < p->nfacts && d < ndepth; d++)
+		if (p->facts[d] && (d >= t->nfacts || !t->facts[d]) && !bydepth[d])
+			bydepth[d] = p->facts[d];
+}
+
+/* Witnesses of the exists conditions among t and its ancestors up to (not including) stop,
+ * by pattern depth; a conjunction's witnesses are the facts of one of its matches, and
+ * exists nested in it are followed. */
+static void witnesses(fx_session *s, const fx_token *t, const fx_token *stop,
+                      const fx_fact **bydepth, uint32_t ndepth)
+{
+	for (; t && t != stop; t = t->parent) {
+		const fx_node *n = t->node;
+		if (n->kind == FX_N_EXISTS && n->depth < ndepth && !bydepth[n->depth]) {
+			bydepth[n->depth] = fx_rete_first_match(s, n, t);
+		} else if (n->kind == FX_N_NCC && n->exists && t->count > 0) {
+			const fx_token *p = ncc_match(t);
+			if (p) {
+				ncc_facts(p, t, bydepth, ndepth);
+				witnesses(s, p, t, bydepth, ndepth);
+			}
+		}
+	}
+}
+
+static int reserve_depths(fx_explain_state *st, size_t n)
+{
+	if (n <= st->cdepth)
+		return 0;
+	uint64_t *ids = realloc(st->ids, n * sizeof *ids);
+	if (ids)
+		st->ids = ids;
+	uint8_t *fl = realloc(st->wflags, n);
+	if (fl)
+		st->wflags = fl;
+	const fx_fact **bd = realloc(st->bydepth, n * sizeof *bd);
+	if (bd)
+		st->bydepth = bd;
+	if (!ids || !fl || !bd)
+		return FX_ENOMEM;
+	st->cdepth = n;
+	return 0;
+}
+
+/* Rule justification j as a support with the witnesses of its rule's exists conditions, in
+ * pattern (depth) order; out is left with j's own facts when the rule has no exists or no
+ * witness is found. */
+static int add_witnesses(fx_session *s, const fx_just *j, fx_support *out)
+{
+	const fx_token *t = j->by;
+	const fx_rule_def *r = &s->prog->rules[j->rule];
+	int has = 0;
+	for (uint32_t i = 0; i < r->nces && !has; i++)
+		has = r->ces[i].kind == FX_CE_EXISTS;
+	if (!has || !t || !r->ndepth)
+		return 0;
+	fx_explain_state *st = state(s);
+	if (!st || reserve_depths(st, r->ndepth))
+		return FX_ENOMEM;
+	memset(st->bydepth, 0, r->ndepth * sizeof *st->bydepth);
+	witnesses(s, t, NULL, st->bydepth, r->ndepth);
+	size_t k = 0, nw = 0;
+	for (uint32_t d = 0; d < r->ndepth; d++) {
+		const fx_fact *f = d < t->nfacts ? t->facts[d] : NULL;
+		int w = !f && st->bydepth[d];
+		if (w)
+			f = st->bydepth[d];
+		if (!f)
+			continue;
+		st->ids[k] = f->id;
+		st->wflags[k++] = (uint8_t)w;
+		nw += w;
+	}
+	if (nw) {
+		out->facts = st->ids;
+		out->nfacts = k;
+		out->witness = st->wflags;
+	}
+	return 0;
 }
 
 size_t fx_explain_support_count(const fx_session *s, uint64_t id)
@@ -116,6 +266,9 @@ int fx_explain_support(const fx_session *s, uint64_t id, size_t i, fx_support *o
 	} else {
 		out->kind = FX_SUPPORT_RULE;
 		out->rule = j->rule;
+		/* the scratch arrays are the session's: a const query fills them, as agenda_get does */
+		if (j->by)
+			return add_witnesses((fx_session *)(uintptr_t)s, j, out);
 	}
 	return 0;
 }
@@ -206,26 +359,6 @@ static int ces_test(const fx_session *s, const fx_ce *ces, uint32_t n, long q,
 }
 
 /* --- why --------------------------------------------------------------------------------- */
-
-static fx_explain_state *state(fx_session *s)
-{
-	if (!s->expl)
-		s->expl = calloc(1, sizeof *s->expl);
-	return s->expl;
-}
-
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return 0;
-	size_t c = *cap ? *cap * 2 : 8;
-	void *q = realloc(*p, c * size);
-	if (!q)
-		return FX_ENOMEM;
-	*p = q;
-	*cap = c;
-	return 0;
-}
 
 static int add_hyps(fx_session *s, fx_explain_state *st, const fx_rule_def *r, const char *ans)
 {
@@ -330,11 +463,45 @@ static int some_pass(const fx_session *s, const fx_node *n)
 	return 0;
 }
 
+/* What matches the `not` of node n (NEG or NCC) for the first partial match in its memory
+ * that it blocks: into st->blocking. */
+static int blocking(fx_session *s, const fx_node *n, fx_whynot *out)
+{
+	const fx_htab *t = &s->bmems[n->id].tab;
+	for (uint32_t b = 0; b < t->nbuckets; b++)
+		for (const fx_token *k = t->buckets[2 * b]; k; k = k->h_next) {
+			const fx_fact *one = n->kind == FX_N_NEG ? k->blocker : NULL;
+			const fx_token *p = n->kind == FX_N_NCC && k->count > 0 ? ncc_match(k) : NULL;
+			if (!one && !p)
+				continue;
+			uint32_t nd = s->prog->rules[n->rule->index].ndepth;
+			fx_explain_state *st = state(s);
+			if (!st || reserve_depths(st, nd + 1) ||
+			    grow((void **)&st->blocking, &st->cblocking, nd, sizeof *st->blocking))
+				return FX_ENOMEM;
+			size_t m = 0;
+			if (one) {
+				st->blocking[m++] = one->id;
+			} else {
+				memset(st->bydepth, 0, nd * sizeof *st->bydepth);
+				ncc_facts(p, k, st->bydepth, nd);
+				for (uint32_t d = 0; d < nd; d++)
+					if (st->bydepth[d])
+						st->blocking[m++] = st->bydepth[d]->id;
+			}
+			out->blocking = m ? st->blocking : NULL;
+			out->nblocking = m;
+			return 0;
+		}
+	return 0;
+}
+
 /* How far rule r gets: *satisfied top-level conditions hold for some partial match; *failed is
  * the first that does not (== nces when all hold). */
 static void rule_progress(const fx_session *s, const fx_rule_def *r, uint32_t *satisfied,
-                          uint32_t *failed)
+                          uint32_t *failed, const fx_node **at)
 {
+	*at = NULL;
 	const fx_node *chain[256];
 	uint32_t m = 0;
 	for (const fx_node *n = s->net->terminal[r->index]; n && m < 256; n = n->parent)
@@ -360,6 +527,7 @@ static void rule_progress(const fx_session *s, const fx_rule_def *r, uint32_t *s
 		                                                      : memory_count(s, next) > 0;
 		if (!memory_count(s, n) || !passed) {
 			*failed = ci < r->nces ? ci : r->nces;
+			*at = n;
 			return;
 		}
 		ci += used;
@@ -401,7 +569,8 @@ int fx_explain_why_not(fx_session *s, const char *id, fx_whynot *out)
 		if (!concludes && !recommends)
 			continue;
 		uint32_t sat, failed;
-		rule_progress(s, r, &sat, &failed);
+		const fx_node *at;
+		rule_progress(s, r, &sat, &failed, &at);
 		if ((long)sat <= best_sat)
 			continue;
 		best_sat = sat;
@@ -411,6 +580,9 @@ int fx_explain_why_not(fx_session *s, const char *id, fx_whynot *out)
 		out->total = r->nces;
 		out->question = -1;
 		out->answer = NULL;
+		out->cond_kind = FX_COND_PATTERN;
+		out->blocking = NULL;
+		out->nblocking = 0;
 		if (failed >= r->nces) {
 			out->kind = FX_WHYNOT_PENDING;
 			continue;
@@ -421,6 +593,15 @@ int fx_explain_why_not(fx_session *s, const char *id, fx_whynot *out)
 		out->file = ce->pos.file;
 		out->line = ce->pos.line;
 		out->col = ce->pos.col;
+		out->cond_kind = ce->kind == FX_CE_NOT      ? FX_COND_NOT
+		                 : ce->kind == FX_CE_EXISTS ? FX_COND_EXISTS
+		                 : ce->kind == FX_CE_TEST   ? FX_COND_TEST
+		                                            : FX_COND_PATTERN;
+		if (ce->kind == FX_CE_NOT && at && (at->kind == FX_N_NEG || at->kind == FX_N_NCC)) {
+			int rc = blocking(s, at, out);
+			if (rc)
+				return rc;
+		}
 		if (ce->kind == FX_CE_PATTERN)
 			out->question = pattern_question(s, ce, &out->answer);
 		else if (ce->kind == FX_CE_NOT || ce->kind == FX_CE_EXISTS) {

@@ -1320,6 +1320,22 @@ static fx_fact *find_blocker(fx_session *s, const fx_node *n, const fx_token *t)
 	return NULL;
 }
 
+/* For explanations, not the match path: a blocker search made from outside must leave no
+ * trace, so the error record and the error count that a failing test would touch are kept. */
+fx_fact *fx_rete_first_match(fx_session *s, const fx_node *n, const fx_token *t)
+{
+	if (!s || !n || !t || !n->amem || (n->kind != FX_N_NEG && n->kind != FX_N_EXISTS))
+		return NULL;
+	fx_error saved = s->err;
+	uint64_t errors = s->match_errors;
+	fx_error_init(&s->err);
+	fx_fact *f = find_blocker(s, n, t);
+	fx_error_dispose(&s->err);
+	s->err = saved;
+	s->match_errors = errors;
+	return f;
+}
+
 static void block(fx_token *t, fx_fact *f)
 {
 	t->blocker = f;

@@ -201,6 +201,11 @@ void fx_rete_session_clear(struct fx_session *s); /* drop every token and alpha 
 int fx_rete_assert(struct fx_session *s, fx_fact *f);
 int fx_rete_retract(struct fx_session *s, fx_fact *f);
 
+/* The first fact of NEG or EXISTS node n's alpha memory that passes n's join tests against
+ * t, a token of n's memory (what blocks a `not`, a witness of an `exists`), or NULL. For
+ * explanations: the session's error record and counters are left as they were. */
+fx_fact *fx_rete_first_match(struct fx_session *s, const fx_node *n, const fx_token *t);
+
 /* Evaluate a variable for an activation's token during actions (see session.c). */
 int fx_rete_token_var(const fx_rule_def *rule, fx_fact *const *facts, uint32_t nfacts,
                       uint32_t var, fx_val *out);

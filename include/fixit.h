@@ -473,8 +473,9 @@ int fx_session_next_question(fx_session *s, long *question, double *change);
 
 /* Why a fact is in working memory: each of its supports. */
 typedef enum fx_support_kind {
-	FX_SUPPORT_RULE,    /* a rule fired: rule; facts = the ids it matched, in pattern order
-	                       (NULL for a rule without logical, which is not recorded) */
+	FX_SUPPORT_RULE,    /* a rule fired: rule; facts = the ids it matched, in pattern order,
+	                       with a witness for each `exists` (see fx_support.witness); NULL
+	                       for a rule without logical, which is not recorded */
 	FX_SUPPORT_ANSWER,  /* the answer to question `question`: facts = the answer fact's id */
 	FX_SUPPORT_USER,    /* asserted through the API */
 	FX_SUPPORT_INITIAL, /* an initial fact of the kb */
@@ -486,14 +487,22 @@ typedef struct fx_support {
 	int logical;            /* 1: the fact goes when this support goes; 0: unconditional */
 	long rule;              /* FX_SUPPORT_RULE: rule index (fx_kb_rule_pos), or -1 */
 	long question;          /* FX_SUPPORT_ANSWER: question index, else -1 */
-	const uint64_t *facts;  /* borrowed; valid until working memory next changes */
+	const uint64_t *facts;  /* borrowed; valid until working memory next changes or the next
+	                           fx_explain_support call on the session */
 	size_t nfacts;
+	/* NULL, or nfacts flags: witness[i] is 1 when facts[i] is not held by the rule's partial
+	 * match but is a witness of one of its `exists` conditions: a fact that satisfies it now
+	 * for that partial match (for an exists over several patterns, the facts of one of their
+	 * matches). An exists holds no fact, so that another fact may satisfy it later: the
+	 * witness is looked up at each call, and when it is retracted another one is given. */
+	const uint8_t *witness;
 } fx_support;
 
 /* Number of supports of fact `id` (0 when there is no such fact). The unconditional one, if
  * any, comes first, then the logical ones, oldest first. */
 size_t fx_explain_support_count(const fx_session *s, uint64_t id);
-/* The i-th. 0, FX_EINVAL or FX_ENOTFOUND (no such fact). */
+/* The i-th. 0, FX_EINVAL, FX_ENOTFOUND (no such fact) or FX_ENOMEM (witnesses could not be
+ * looked up; *out still holds the rule's own facts). */
 int fx_explain_support(const fx_session *s, uint64_t id, size_t i, fx_support *out);
 
 /* What the answer to a question decides. */
@@ -525,6 +534,14 @@ typedef enum fx_whynot_kind {
 	FX_WHYNOT_PENDING       /* `rule`'s conditions all hold: its activation waits for a run */
 } fx_whynot_kind;
 
+/* The kind of a rule's top-level condition. */
+typedef enum fx_cond_kind {
+	FX_COND_PATTERN,        /* a pattern: no fact matches it for any partial match */
+	FX_COND_NOT,            /* a `not`: something matches it (fx_whynot.blocking) */
+	FX_COND_EXISTS,         /* an `exists`: nothing matches it */
+	FX_COND_TEST            /* a `test:` expression: false for every partial match */
+} fx_cond_kind;
+
 typedef struct fx_whynot {
 	fx_whynot_kind kind;
 	int remedy;             /* 1 when the id was taken as a remedy, 0 as a finding */
@@ -536,9 +553,15 @@ typedef struct fx_whynot {
 	unsigned line, col;
 	long question;          /* FAILED: the question whose answer decides it, or -1 */
 	const char *answer;     /* the answer that would satisfy it, or NULL */
+	fx_cond_kind cond_kind; /* FAILED: the kind of condition `cond` */
+	const uint64_t *blocking; /* FAILED on a `not`: the facts that match it for one of the
+	                           partial matches reaching it (one fact for a single pattern,
+	                           the facts of one match of a conjunction); else NULL */
+	size_t nblocking;
 } fx_whynot;
 
-/* Explain why finding or remedy `id` is not concluded. Strings are borrowed from the kb.
+/* Explain why finding or remedy `id` is not concluded. Strings are borrowed from the kb,
+ * `blocking` from s until the next fx_explain_* call or change of working memory.
  * Returns 0, FX_EINVAL or FX_ENOMEM. */
 int fx_explain_why_not(fx_session *s, const char *id, fx_whynot *out);
 

@@ -163,12 +163,196 @@ static void test_why_not(void **state)
 	fx_session_free(s);
 }
 
+/* Rules whose conditions hold no fact: exists over one pattern and over a conjunction, a not
+ * over one pattern and over a conjunction, an exists nothing can satisfy. */
+static const char *exists_kb =
+	"templates:\n"
+	"  - {id: symptom, slots: {code: symbol, text: string}}\n"
+	"  - {id: device, slots: {code: symbol, model: symbol}}\n"
+	"  - {id: blocker, slots: {code: symbol}}\n"
+	"  - {id: report, slots: {code: symbol}}\n"
+	"rules:\n"
+	"  - id: one\n"
+	"    when:\n"
+	"      - device: {code: ?c}\n"
+	"      - exists: {symptom: {code: ?c}}\n"
+	"    then: [{conclude: {id: seen}}]\n"
+	"  - id: conj\n"
+	"    when:\n"
+	"      - exists: [{symptom: {code: ?c}}, {device: {code: ?c, model: old}}]\n"
+	"    then: [{conclude: {id: old-seen}}]\n"
+	"  - id: guarded\n"
+	"    when:\n"
+	"      - device: {code: ?c}\n"
+	"      - not: {blocker: {code: ?c}}\n"
+	"    then: [{conclude: {id: unblocked}}]\n"
+	"  - id: guarded2\n"
+	"    when:\n"
+	"      - device: {code: ?c}\n"
+	"      - not: [{blocker: {code: ?c}}, {symptom: {code: ?c}}]\n"
+	"      - test: \"true\"\n"
+	"    then: [{conclude: {id: unblocked2}}]\n"
+	"  - id: reported\n"
+	"    when:\n"
+	"      - device: {code: ?c}\n"
+	"      - exists: {report: {code: ?c}}\n"
+	"    then: [{conclude: {id: reported}}]\n";
+
+static fx_session *start_exists(void)
+{
+	fx_kb *kb = NULL;
+	assert_int_equal(fx_kb_load_buffer(&kb, "x.yaml", exists_kb, strlen(exists_kb), NULL), 0);
+	fx_session *s = NULL;
+	assert_int_equal(fx_session_new(&s, kb), 0);
+	fx_kb_free(kb);
+	return s;
+}
+
+static uint64_t add(fx_session *s, const char *text)
+{
+	uint64_t id = 0;
+	assert_int_equal(fx_session_assert_text(s, text, &id), 0);
+	assert_true(id != 0);
+	return id;
+}
+
+/* The rule support of the only finding `what`, checked to be one. */
+static void finding_support(fx_session *s, const char *what, fx_support *sp)
+{
+	uint64_t f = find(s, what);
+	assert_true(f != 0);
+	assert_int_equal(fx_explain_support_count(s, f), 1);
+	assert_int_equal(fx_explain_support(s, f, 0, sp), 0);
+	assert_int_equal(sp->kind, FX_SUPPORT_RULE);
+}
+
+static void test_witness_exists(void **state)
+{
+	(void)state;
+	fx_session *s = start_exists();
+	/* code b first, so that the first fact of the alpha memory is not a witness */
+	add(s, "(symptom (code b) (text \"other\"))");
+	uint64_t dev = add(s, "(device (code a) (model new))");
+	uint64_t s1 = add(s, "(symptom (code a) (text \"one\"))");
+	uint64_t s2 = add(s, "(symptom (code a) (text \"two\"))");
+	assert_int_equal(fx_session_run(s, 0, NULL), 0);
+	fx_support sp;
+	finding_support(s, "(finding (id seen)", &sp);
+	assert_int_equal(sp.rule, 0);
+	assert_int_equal(sp.nfacts, 2);
+	assert_non_null(sp.witness);
+	assert_int_equal(sp.facts[0], dev);
+	assert_int_equal(sp.witness[0], 0);
+	assert_int_equal(sp.witness[1], 1);
+	assert_true(sp.facts[1] == s1 || sp.facts[1] == s2);
+	uint64_t other = sp.facts[1] == s1 ? s2 : s1;
+	/* the witness goes: the exists still holds, through the other symptom */
+	assert_int_equal(fx_session_retract(s, sp.facts[1]), 0);
+	finding_support(s, "(finding (id seen)", &sp);
+	assert_int_equal(sp.nfacts, 2);
+	assert_int_equal(sp.facts[1], other);
+	assert_int_equal(sp.witness[1], 1);
+	/* the last one goes: so does the support, and the finding with it */
+	assert_int_equal(fx_session_retract(s, other), 0);
+	assert_int_equal(find(s, "(finding (id seen)"), 0);
+	fx_session_free(s);
+}
+
+static void test_witness_conjunction(void **state)
+{
+	(void)state;
+	fx_session *s = start_exists();
+	add(s, "(device (code b) (model new))");
+	add(s, "(symptom (code b) (text \"b\"))");
+	uint64_t s1 = add(s, "(symptom (code a) (text \"one\"))");
+	uint64_t s2 = add(s, "(symptom (code a) (text \"two\"))");
+	uint64_t old = add(s, "(device (code a) (model old))");
+	assert_int_equal(fx_session_run(s, 0, NULL), 0);
+	fx_support sp;
+	finding_support(s, "(finding (id old-seen)", &sp);
+	assert_int_equal(sp.rule, 1);
+	/* the facts of one match of the conjunction, in pattern order, both witnesses */
+	assert_int_equal(sp.nfacts, 2);
+	assert_non_null(sp.witness);
+	assert_true(sp.facts[0] == s1 || sp.facts[0] == s2);
+	assert_int_equal(sp.facts[1], old);
+	assert_int_equal(sp.witness[0], 1);
+	assert_int_equal(sp.witness[1], 1);
+	uint64_t other = sp.facts[0] == s1 ? s2 : s1;
+	assert_int_equal(fx_session_retract(s, sp.facts[0]), 0);
+	finding_support(s, "(finding (id old-seen)", &sp);
+	assert_int_equal(sp.nfacts, 2);
+	assert_int_equal(sp.facts[0], other);
+	assert_int_equal(sp.facts[1], old);
+	assert_int_equal(fx_session_retract(s, old), 0);
+	assert_int_equal(find(s, "(finding (id old-seen)"), 0);
+	/* a rule without exists gives its own facts and no flags */
+	finding_support(s, "(finding (id unblocked)", &sp);
+	assert_int_equal(sp.nfacts, 1);
+	assert_null(sp.witness);
+	fx_session_free(s);
+}
+
+static void test_why_not_negations(void **state)
+{
+	(void)state;
+	fx_session *s = start_exists();
+	uint64_t dev = add(s, "(device (code a) (model new))");
+	uint64_t blk = add(s, "(blocker (code a))");
+	add(s, "(blocker (code b))");
+	uint64_t sym = add(s, "(symptom (code a) (text \"x\"))");
+	assert_int_equal(fx_session_run(s, 0, NULL), 0);
+	fx_whynot wn;
+	/* a not over one pattern: the blocking fact is named */
+	assert_int_equal(fx_explain_why_not(s, "unblocked", &wn), 0);
+	assert_int_equal(wn.kind, FX_WHYNOT_FAILED);
+	assert_int_equal(wn.rule, 2);
+	assert_int_equal(wn.cond, 1);
+	assert_int_equal(wn.satisfied, 1);
+	assert_int_equal(wn.cond_kind, FX_COND_NOT);
+	assert_int_equal(wn.nblocking, 1);
+	assert_int_equal(wn.blocking[0], blk);
+	/* over a conjunction: the facts of the match that blocks it, in pattern order */
+	assert_int_equal(fx_explain_why_not(s, "unblocked2", &wn), 0);
+	assert_int_equal(wn.kind, FX_WHYNOT_FAILED);
+	assert_int_equal(wn.rule, 3);
+	assert_int_equal(wn.cond, 1);
+	assert_int_equal(wn.cond_kind, FX_COND_NOT);
+	assert_int_equal(wn.nblocking, 2);
+	assert_int_equal(wn.blocking[0], blk);
+	assert_int_equal(wn.blocking[1], sym);
+	/* an exists nothing satisfies: no facts to name */
+	assert_int_equal(fx_explain_why_not(s, "reported", &wn), 0);
+	assert_int_equal(wn.kind, FX_WHYNOT_FAILED);
+	assert_int_equal(wn.rule, 4);
+	assert_int_equal(wn.cond, 1);
+	assert_int_equal(wn.cond_kind, FX_COND_EXISTS);
+	assert_int_equal(wn.nblocking, 0);
+	assert_null(wn.blocking);
+	/* a failing pattern is a pattern */
+	assert_int_equal(fx_session_retract(s, dev), 0);
+	assert_int_equal(fx_explain_why_not(s, "unblocked", &wn), 0);
+	assert_int_equal(wn.cond, 0);
+	assert_int_equal(wn.cond_kind, FX_COND_PATTERN);
+	assert_int_equal(wn.nblocking, 0);
+	/* the blocker goes: the rule concludes, and explaining left the last error alone */
+	add(s, "(device (code a) (model new))");
+	assert_int_equal(fx_session_retract(s, blk), 0);
+	assert_int_equal(fx_explain_why_not(s, "unblocked", &wn), 0);
+	assert_int_equal(wn.kind, FX_WHYNOT_PENDING);
+	assert_string_equal(fx_session_last_error(s)->message, "");
+	fx_session_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_support),
 		cmocka_unit_test(test_why),
 		cmocka_unit_test(test_why_not),
+		cmocka_unit_test(test_witness_exists),
+		cmocka_unit_test(test_witness_conjunction),
+		cmocka_unit_test(test_why_not_negations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
