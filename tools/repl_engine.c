@@ -267,6 +267,7 @@ static void how_fact(how_ctx *h, uint64_t id, int depth)
 	for (i = 0; i < n; i++) {
 		fx_support sp;
 		uint64_t *facts;
+		unsigned char *witness;
 		size_t nfacts;
 		if (fx_explain_support(r->s, id, i, &sp) < 0)
 			continue;
@@ -276,13 +277,23 @@ static void how_fact(how_ctx *h, uint64_t id, int depth)
 			/* The borrowed list lasts until working memory changes; recursion does not
 			 * change it, but copy it anyway: the next support call may reuse it. */
 			nfacts = sp.nfacts;
-			facts = nfacts ? malloc(nfacts * sizeof *facts) : NULL;
+			facts = nfacts ? malloc(nfacts * (sizeof *facts + 1)) : NULL;
 			if (nfacts && !facts)
 				break;
-			if (nfacts)
-				memcpy(facts, sp.facts, nfacts * sizeof *facts);
-			for (j = 0; j < nfacts; j++)
+			/* One block: the fact ids, then a witness flag per fact (both borrowed lists
+			 * are reused by the next support call, which the recursion makes). */
+			witness = nfacts ? (unsigned char *)(facts + nfacts) : NULL;
+			for (j = 0; j < nfacts; j++) {
+				facts[j] = sp.facts[j];
+				witness[j] = sp.witness ? sp.witness[j] != 0 : 0;
+			}
+			for (j = 0; j < nfacts; j++) {
+				if (witness[j]) {
+					indent(depth + 2);
+					printf("(a fact that satisfies an exists condition:)\n");
+				}
 				how_fact(h, facts[j], depth + 2);
+			}
 			free(facts);
 			break;
 		case FX_SUPPORT_ANSWER: {
@@ -434,6 +445,7 @@ int repl_engine_why(repl *r, size_t q)
 int repl_engine_whynot(repl *r, const char *what)
 {
 	fx_whynot w;
+	size_t i;
 	int rc = fx_explain_why_not(r->s, what, &w);
 
 	if (rc < 0) {
@@ -460,6 +472,17 @@ int repl_engine_whynot(repl *r, const char *what)
 		rule_ref(r, w.rule);
 		printf(":\n  %u of its %u conditions hold; condition %u fails, at %s:%u:%u.\n",
 		       w.satisfied, w.total, w.cond + 1, w.file ? w.file : "<buffer>", w.line, w.col);
+		if (w.cond_kind == FX_COND_NOT && w.nblocking) {
+			printf("  It is a not, blocked by:\n");
+			for (i = 0; i < w.nblocking; i++) {
+				char buf[512];
+				if (fx_session_fact_format(r->s, w.blocking[i], buf, sizeof buf) < 0)
+					buf[0] = '\0';
+				printf("    f-%" PRIu64 " %s\n", w.blocking[i], buf);
+			}
+		} else if (w.cond_kind == FX_COND_EXISTS) {
+			printf("  It is an exists: no fact matches it.\n");
+		}
 		if (w.question >= 0) {
 			const char *qid = NULL, *text = NULL;
 			repl_engine_question(r, (size_t)w.question, &qid, &text, NULL, NULL);
