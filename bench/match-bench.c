@@ -147,7 +147,7 @@ static fx_matcher *build(const struct entry *es, size_t n, fx_match_prefilter mo
 {
 	fx_match_pattern *p = calloc(n, sizeof *p);
 	for (size_t i = 0; i < n; i++)
-		p[i] = (fx_match_pattern){es[i].regex, strlen(es[i].regex), es[i].flags};
+		p[i] = (fx_match_pattern){es[i].regex, strlen(es[i].regex), es[i].flags, NULL};
 	fx_match_options o = {mode, 0};
 	fx_buf err;
 	fx_buf_init(&err);

@@ -3,7 +3,8 @@
 # Prints one line a case: `bench NAME SIZE firings=N [expected=N] ms=T rss_kb=K [instructions=N]
 # cmd=COMMAND`, COMMAND rerunning that case alone from the project root. Exits non-zero when a
 # run fails, a Manners or Waltz firing count differs from CLIPS's, or a seating is invalid.
-# Log cases add `mb_s=X ref=rg:Y,grep:Z` (MiB/s), the one-message case `ratio=R ref=grep:MS`.
+# Log cases add `mb_s=X ref=rg:Y,grep:Z` (MiB/s), the one-message case `ratio=R ref=grep:MS`;
+# diagnose-log-jobs-200 is the 200-pattern case with --jobs 0 (a thread a core).
 # Environment: BUILD (directory holding fixit, default build), CALLGRIND=1 (also count
 # instructions under valgrind), BENCH_ONLY (an extended regex on "NAME SIZE": run only those),
 # BENCH_LOG_MB (size of the generated log, default 200).
@@ -205,38 +206,61 @@ for n in 50 200 1000; do
 		echo "bench: grep on $n patterns failed" >&2
 		failed=1
 	fi
-	cmd="$FIXIT diagnose --lines --rules $GEN/pats-$n.yaml $log"
-	if timed $cmd; then
-		echo "bench diagnose-log-$n $BENCH_LOG_MB firings=$(grep -c '^  finding' "$tmp/out")" \
-			"ms=$ms rss_kb=$rss mb_s=$(mb_s "$ms") ref=$ref cmd=$cmd"
-	else
-		echo "bench: diagnose-log $n: exit status $?: $cmd" >&2
-		tail -n 5 "$tmp/err" >&2
-		failed=1
-	fi
+	for jobs in 1 0; do
+		# --jobs 0 (a thread a core) only where it is compared: 200 patterns.
+		[ "$jobs" = 1 ] || [ "$n" = 200 ] || continue
+		name=diagnose-log-$n
+		opt=
+		if [ "$jobs" = 0 ]; then
+			name=diagnose-log-jobs-$n
+			opt="--jobs 0 "
+		fi
+		cmd="$FIXIT diagnose --lines $opt--rules $GEN/pats-$n.yaml $log"
+		if timed $cmd; then
+			echo "bench $name $BENCH_LOG_MB firings=$(grep -c '^  finding' "$tmp/out")" \
+				"ms=$ms rss_kb=$rss mb_s=$(mb_s "$ms") ref=$ref cmd=$cmd"
+		else
+			echo "bench: $name: exit status $?: $cmd" >&2
+			tail -n 5 "$tmp/err" >&2
+			failed=1
+		fi
+	done
 done
 
 # One pasted message through the built-in kb, the whole process, against `grep -c x` on the
-# same file: medians of 21 runs each, and their ratio (the aim: at most 2).
-median_ms() {
-	local i t0 t1
-	for i in $(seq 21); do
-		t0=$(now_us)
-		"$@" >/dev/null 2>&1
-		t1=$(now_us)
-		echo $((t1 - t0))
-	done | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] / 1000 }'
+# same file: medians of 41 runs each, the two commands alternating so that a change in the
+# machine's load between them does not skew the ratio (the aim: at most 2).
+median_pair() { # median_pair OUT_A OUT_B -- A... -- B...: median ms of each into OUT_A, OUT_B
+	local -n _ma=$1 _mb=$2
+	shift 3
+	local a=() b=() i t0 t1
+	while [ "$1" != -- ]; do a+=("$1"); shift; done
+	shift
+	b=("$@")
+	: >"$tmp/ta"
+	: >"$tmp/tb"
+	for i in $(seq 41); do
+		t0=$(now_us); "${a[@]}" >/dev/null 2>&1; t1=$(now_us); echo $((t1 - t0)) >>"$tmp/ta"
+		t0=$(now_us); "${b[@]}" >/dev/null 2>&1; t1=$(now_us); echo $((t1 - t0)) >>"$tmp/tb"
+	done
+	_ma=$(sort -n "$tmp/ta" | awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] / 1000 }')
+	_mb=$(sort -n "$tmp/tb" | awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] / 1000 }')
 }
 if want_case diagnose-message 1; then
 	msg=$GEN/message.txt
 	cmd="$FIXIT diagnose $msg"
 	if timed $cmd; then
 		findings=$(grep -c '^  finding' "$tmp/out")
-		fx_ms=$(median_ms $cmd)
-		grep_ms=$(median_ms grep -c x "$msg")
+		median_pair fx_ms grep_ms -- $cmd -- grep -c x "$msg"
 		ratio=$(awk -v a="$fx_ms" -v b="$grep_ms" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+		instr=""
+		if [ "$CALLGRIND" = 1 ]; then
+			instr=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $cmd 2>&1 >/dev/null |
+				awk '/Collected :/ { n = $NF } END { print n }')
+			instr=" instructions=${instr:-NA}"
+		fi
 		echo "bench diagnose-message 1 firings=$findings ms=$fx_ms rss_kb=$rss ratio=$ratio" \
-			"ref=grep:$grep_ms cmd=$cmd"
+			"ref=grep:$grep_ms$instr cmd=$cmd"
 	else
 		echo "bench: diagnose-message: exit status $?: $cmd" >&2
 		failed=1

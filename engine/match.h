@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include "buf.h"
+#include "regex.h"
 
 typedef struct fx_matcher fx_matcher;
 typedef struct fx_match_scratch fx_match_scratch;
@@ -15,6 +16,10 @@ typedef struct fx_match_pattern {
 	const char *regex;  /* len bytes */
 	size_t len;
 	unsigned flags;     /* FX_RE_CASELESS, _MULTILINE, _DOTALL, _EXTENDED of regex.h */
+	const fx_regex *re; /* NULL, or the same regex already compiled (a loader's): when it was
+	                     * compiled from the same bytes and flags plus FX_RE_START_LIMIT, the
+	                     * matcher uses it, borrowed (it must outlive the matcher), instead of
+	                     * compiling it a second time; otherwise it is ignored */
 } fx_match_pattern;
 
 /* When to build the Vectorscan prefilter, a database of literals taken from the regexes. It

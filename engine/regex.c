@@ -1,6 +1,7 @@
 /* regex.c: the only file that talks to PCRE2. Patterns from `matches:` constraints are compiled
- * (and JIT-compiled when possible) once at load; the loaded kb then matches them from any number
- * of threads, each match bounded by limits so that a pathological pattern fails with FX_ELIMIT.
+ * once at load (and JIT-compiled once they have searched enough text); the loaded kb then
+ * matches them from any number of threads, each match bounded by limits so that a pathological
+ * pattern fails with FX_ELIMIT.
  *
  * Byte semantics: patterns are compiled without PCRE2_UTF, and with PCRE2_NEVER_UTF so that a
  * pattern cannot turn UTF on with (*UTF). Fact texts may hold any bytes, including invalid UTF-8,
@@ -11,10 +12,21 @@
  * every pattern. Creating one per call would cost an allocation (plus PCRE2's backtracking frame
  * vector, which 10.41+ keeps inside the match data) on the hottest path, and one per regex would
  * not be thread-safe since a kb is shared, so each thread caches its own block under a pthread
- * key whose destructor frees it when the thread exits. */
+ * key whose destructor frees it when the thread exits.
+ *
+ * Lazy JIT. JIT-compiling costs about as much as the interpreter searching some tens of
+ * kilobytes (callgrind, built-in kb: 21 patterns JIT-compiled twice each were a fifth of the
+ * instructions of diagnosing one pasted message), and most regexes of a kb never search that
+ * much in a run. So a regex starts interpreted and counts the bytes it searches; the search that
+ * takes the count past FX_REGEX_JIT_BYTES JIT-compiles a copy (pcre2_code_copy leaves the JIT
+ * code behind) and publishes it with a release store. The interpreted code is never modified, so
+ * other threads may go on matching with it meanwhile: the compiled pattern stays shareable
+ * without a lock. Both run the same pattern with the same semantics; only limits differ in
+ * detail (the JIT has no depth limit but a stack limit), and either gives FX_ELIMIT. */
 #include "regex.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,9 +40,20 @@
 #define DEPTH_LIMIT 10000u
 #define HEAP_LIMIT_KIB (64u * 1024u)
 
+enum { JIT_NONE, JIT_BUSY, JIT_DONE, JIT_FAILED };
+
+/* The mutable part of a regex behind a const handle: its lazy JIT. */
+struct lazy_jit {
+	_Atomic(pcre2_code *) code; /* the JIT-compiled copy once ready (release store), or NULL */
+	atomic_size_t work;         /* bytes searched by the interpreter so far (relaxed) */
+	atomic_int state;           /* JIT_*: one thread moves NONE to BUSY and compiles */
+};
+
 struct fx_regex {
-	pcre2_code *code;           /* the compiled (and maybe JIT-compiled) pattern */
+	pcre2_code *code;           /* the compiled pattern, interpreted; never changed */
+	struct lazy_jit *jit;       /* see "Lazy JIT" above */
 	pcre2_match_context *mctx;  /* carries the limits; read-only while matching */
+	unsigned flags;             /* FX_RE_* given to fx_regex_new */
 	size_t len;                 /* pattern length in bytes */
 	char src[];                 /* the pattern text, NUL-terminated */
 };
@@ -111,15 +134,13 @@ fx_regex *fx_regex_new(const char *pat, size_t len, unsigned flags, fx_buf *err,
 			*erroffset = off;
 		return NULL;
 	}
-	/* Without JIT (unsupported platform, or W^X memory policy) the interpreter does the same
-	 * job more slowly, so a JIT failure is not an error. */
-	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-
 	fx_regex *r = NULL;
 	pcre2_match_context *mctx = pcre2_match_context_create(NULL);
-	if (mctx && len < SIZE_MAX - sizeof *r)
+	struct lazy_jit *jit = malloc(sizeof *jit);
+	if (mctx && jit && len < SIZE_MAX - sizeof *r)
 		r = malloc(sizeof *r + len + 1);
 	if (!r) {
+		free(jit);
 		pcre2_match_context_free(mctx);
 		pcre2_code_free(re);
 		if (err)
@@ -129,8 +150,13 @@ fx_regex *fx_regex_new(const char *pat, size_t len, unsigned flags, fx_buf *err,
 	pcre2_set_match_limit(mctx, MATCH_LIMIT);
 	pcre2_set_depth_limit(mctx, DEPTH_LIMIT);
 	pcre2_set_heap_limit(mctx, HEAP_LIMIT_KIB);
+	atomic_init(&jit->code, NULL);
+	atomic_init(&jit->work, 0);
+	atomic_init(&jit->state, JIT_NONE);
 	r->code = re;
+	r->jit = jit;
 	r->mctx = mctx;
+	r->flags = flags;
 	r->len = len;
 	if (len)
 		memcpy(r->src, pat, len);
@@ -144,7 +170,62 @@ void fx_regex_free(fx_regex *re)
 		return;
 	pcre2_match_context_free(re->mctx);
 	pcre2_code_free(re->code);
+	pcre2_code_free(atomic_load_explicit(&re->jit->code, memory_order_acquire));
+	free(re->jit);
 	free(re);
+}
+
+/* JIT-compiles a copy of re's code and publishes it, unless another thread is at it or it is
+ * done. Without JIT (unsupported platform, W^X memory policy, out of memory) the interpreter
+ * does the same job more slowly, so a failure only means staying interpreted. */
+static void jit_compile(const fx_regex *re)
+{
+	int expected = JIT_NONE;
+	if (!atomic_compare_exchange_strong_explicit(&re->jit->state, &expected, JIT_BUSY,
+	                                             memory_order_acq_rel, memory_order_acquire))
+		return;
+	pcre2_code *copy = pcre2_code_copy(re->code);
+	if (copy && pcre2_jit_compile(copy, PCRE2_JIT_COMPLETE) == 0) {
+		atomic_store_explicit(&re->jit->code, copy, memory_order_release);
+		atomic_store_explicit(&re->jit->state, JIT_DONE, memory_order_release);
+		return;
+	}
+	pcre2_code_free(copy);
+	atomic_store_explicit(&re->jit->state, JIT_FAILED, memory_order_release);
+}
+
+/* The code to search `bytes` bytes with: the JIT's once there, else the interpreter's, counting
+ * the work towards the JIT. A call costs the interpreter some setup whatever its length, hence
+ * the constant. */
+static const pcre2_code *code_for(const fx_regex *re, size_t bytes)
+{
+	pcre2_code *j = atomic_load_explicit(&re->jit->code, memory_order_acquire);
+	if (j)
+		return j;
+	if (atomic_load_explicit(&re->jit->state, memory_order_relaxed) != JIT_NONE)
+		return re->code;
+	size_t add = bytes < FX_REGEX_JIT_BYTES ? bytes + 64 : FX_REGEX_JIT_BYTES;
+	size_t before = atomic_fetch_add_explicit(&re->jit->work, add, memory_order_relaxed);
+	if (before < FX_REGEX_JIT_BYTES && before + add >= FX_REGEX_JIT_BYTES) {
+		jit_compile(re);
+		j = atomic_load_explicit(&re->jit->code, memory_order_acquire);
+		if (j)
+			return j;
+	}
+	return re->code;
+}
+
+int fx_regex_jit_now(const fx_regex *re)
+{
+	if (!re)
+		return FX_EINVAL;
+	jit_compile(re);
+	return atomic_load_explicit(&re->jit->code, memory_order_acquire) ? 1 : 0;
+}
+
+int fx_regex_is_jit(const fx_regex *re)
+{
+	return re && atomic_load_explicit(&re->jit->code, memory_order_acquire) != NULL;
 }
 
 int fx_regex_match(const fx_regex *re, const char *subject, size_t len)
@@ -155,7 +236,7 @@ int fx_regex_match(const fx_regex *re, const char *subject, size_t len)
 		return FX_ENOMEM;
 	if (!subject)
 		subject = "";
-	int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, 0, 0, md, re->mctx);
+	int rc = pcre2_match(code_for(re, len), (PCRE2_SPTR)subject, len, 0, 0, md, re->mctx);
 	int result;
 	/* rc 0 means "matched, but the ovector was too small for the groups": still a match. */
 	if (rc >= 0)
@@ -179,6 +260,16 @@ int fx_regex_match(const fx_regex *re, const char *subject, size_t len)
 const char *fx_regex_source(const fx_regex *re)
 {
 	return re ? re->src : "";
+}
+
+size_t fx_regex_source_len(const fx_regex *re)
+{
+	return re ? re->len : 0;
+}
+
+unsigned fx_regex_flags(const fx_regex *re)
+{
+	return re ? re->flags : 0;
 }
 
 int fx_regex_group_names(const fx_regex *re, const char **names, size_t n)
@@ -255,7 +346,12 @@ int fx_regex_exec(const fx_regex *re, fx_regex_data *d, const char *subject, siz
 	if (pcre2_set_offset_limit(d->mctx, start_limit == FX_REGEX_UNSET ? PCRE2_UNSET
 	                                                                 : start_limit) != 0)
 		return FX_EINVAL;
-	int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, start, popts, d->md, d->mctx);
+	/* A bounded start limits the search, and so the work, to about the window. */
+	size_t work = len - start;
+	if (start_limit != FX_REGEX_UNSET && start_limit >= start && start_limit - start < work)
+		work = start_limit - start + 1;
+	int rc = pcre2_match(code_for(re, work), (PCRE2_SPTR)subject, len, start, popts, d->md,
+	                     d->mctx);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
 	if (rc < 0) {

@@ -1,6 +1,7 @@
-/* regex.h: the one wrapper around PCRE2. Patterns are compiled (and JIT-compiled when the
- * platform allows) once at load; matching uses per-thread match data owned by the caller and
- * honours match and depth limits, so a pathological pattern stops with FX_ELIMIT. */
+/* regex.h: the one wrapper around PCRE2. Patterns are compiled once at load, and JIT-compiled
+ * (when the platform allows) once they have searched enough text to repay it; matching uses
+ * per-thread match data owned by the caller and honours match and depth limits, so a
+ * pathological pattern stops with FX_ELIMIT. */
 #ifndef FX_REGEX_H
 #define FX_REGEX_H
 
@@ -24,6 +25,20 @@ void fx_regex_free(fx_regex *re);
 /* 1 match, 0 no match, FX_ELIMIT when a match/depth/heap limit stopped it, FX_ENOMEM. */
 int fx_regex_match(const fx_regex *re, const char *subject, size_t len);
 const char *fx_regex_source(const fx_regex *re);
+/* The pattern's length in bytes (it may hold NULs), and the FX_RE_* flags it was compiled
+ * with; 0 for NULL. */
+size_t fx_regex_source_len(const fx_regex *re);
+unsigned fx_regex_flags(const fx_regex *re);
+
+/* A regex is interpreted until its searches have covered about this many bytes (a call counts
+ * its length plus a small constant), then JIT-compiled: JIT-compiling costs about what the
+ * interpreter spends on some tens of kilobytes, which one pasted message never reaches. */
+#define FX_REGEX_JIT_BYTES ((size_t)4 << 10)
+/* JIT-compile now rather than later (thread-safe). 1 when the JIT code is ready, 0 when the
+ * platform has no JIT or it failed (the interpreter goes on serving), FX_EINVAL. */
+int fx_regex_jit_now(const fx_regex *re);
+/* 1 when re runs JIT-compiled code, else 0. For tests and benchmarks. */
+int fx_regex_is_jit(const fx_regex *re);
 /* The capture groups: returns how many the pattern has (not counting the whole match), or
  * FX_EINVAL. names[i] (for i < n) receives the name of group i, or NULL when it has none;
  * names[0], the whole match, is NULL. Names point into re and live as long as it does. A name

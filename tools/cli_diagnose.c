@@ -1,13 +1,17 @@
 /* cli_diagnose.c: `fixit diagnose`: reads pasted error messages or log files, cuts them into
  * cases with the library's reader, turns each case into facts with the knowledge base's text
  * patterns, runs the rules, and reports per case the findings, the remedies best first and the
- * text that matched, for a human or as JSON Lines (docs/diagnose-json.md). */
+ * text that matched, for a human or as JSON Lines (docs/diagnose-json.md); on several threads
+ * with --jobs, with a progress bar on a terminal's stderr for a large file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -25,6 +29,16 @@
 #define MAX_CASE_ERRORS 4
 
 #define SCHEMA "fixit-diagnose/1"
+
+/* --jobs: a batch of cases handed to a thread ends once it holds this many bytes or cases;
+ * at most JOBS_INFLIGHT batches a thread are read ahead of the output. */
+#define BATCH_BYTES ((size_t)256 << 10)
+#define BATCH_CASES 4096
+#define JOBS_INFLIGHT 2
+#define MAX_JOBS 256
+/* The progress bar: shown for regular files from this size on, redrawn at most this often. */
+#define PROGRESS_MIN_BYTES ((uint64_t)4 << 20)
+#define PROGRESS_PERIOD 0.1
 
 /* Bytes borrowed from the session or the case, not NUL-terminated. */
 typedef struct text {
@@ -80,7 +94,16 @@ typedef struct sbuf {
 	int oom;
 } sbuf;
 
+typedef struct progress progress;
+typedef struct pool pool;
+
 typedef struct diag_ctx {
+	FILE *out;               /* where cases are printed: stdout, or a batch's buffer */
+	FILE *err;               /* where warnings go: stderr, or a batch's buffer */
+	progress *pg;            /* the progress bar to clear before writing (main thread), or NULL */
+	pool *pool;              /* --jobs above 1: the threads (main thread), else NULL */
+	char *mem_out, *mem_err; /* a worker's: the buffers of its out and err streams */
+	size_t mem_outlen, mem_errlen;
 	fx_kb *kb;
 	fx_session *s;
 	int json;
@@ -309,7 +332,7 @@ static void put_text_to(diag_ctx *c, FILE *f, text t)
 
 static void put_text(diag_ctx *c, text t)
 {
-	put_text_to(c, stdout, t);
+	put_text_to(c, c->out, t);
 }
 
 /* A NUL-terminated copy of t in c->tmp, or NULL when t holds a NUL (no id can) or on OOM. */
@@ -670,6 +693,56 @@ static void quote_match(diag_ctx *c, const char *t, size_t len, const match *m)
 	sb_add(k, sgr(c, RESET), strlen(sgr(c, RESET)));
 }
 
+/* Appends the decimal digits of v at p; returns the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+	char d[20];
+	size_t n = sizeof d;
+
+	do
+		d[--n] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	memcpy(p, d + n, sizeof d - n);
+	return p + (sizeof d - n);
+}
+
+static char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* The report of a case with nothing in it, by far the commonest in a log, in one write and
+ * without the general path's many small appends: the same bytes print_case_human writes for
+ * it. 0 when the case has more to show (or the input's name is long): print it in full. */
+static int print_nothing_human(diag_ctx *c, const fx_case *cs)
+{
+	char buf[640], *p = buf;
+
+	if (c->nerrs || c->nfi || c->nre || c->nma || cs->truncated || c->in_esc.oom ||
+	    c->in_esc.len > 512)
+		return 0;
+	if (c->ncases > 1)
+		*p++ = '\n';
+	p = put_str(p, sgr(c, BOLD));
+	p = put_str(p, "case ");
+	p = put_u64(p, cs->index);
+	p = put_str(p, " (");
+	if (c->in_esc.len) {
+		memcpy(p, c->in_esc.p, c->in_esc.len);
+		p += c->in_esc.len;
+	}
+	*p++ = ':';
+	p = put_u64(p, cs->line);
+	*p++ = ')';
+	p = put_str(p, sgr(c, RESET));
+	p = put_str(p, "\n  no diagnosis\n");
+	fwrite(buf, 1, (size_t)(p - buf), c->out);
+	return 1;
+}
+
 static void print_case_human(diag_ctx *c, const fx_case *cs)
 {
 	size_t i, j;
@@ -692,66 +765,66 @@ static void print_case_human(diag_ctx *c, const fx_case *cs)
 	sb_adds(&c->tmp, sgr(c, RESET));
 	sb_addc(&c->tmp, '\n');
 	if (c->tmp.oom)
-		printf("case %" PRIu64 " (out of memory)\n", cs->index);
+		fprintf(c->out, "case %" PRIu64 " (out of memory)\n", cs->index);
 	else
-		fwrite(c->tmp.p, 1, c->tmp.len, stdout);
+		fwrite(c->tmp.p, 1, c->tmp.len, c->out);
 	if (cs->truncated)
-		printf("  note: the case is truncated: %" PRIu64 " bytes after the first %zu were left "
+		fprintf(c->out, "  note: the case is truncated: %" PRIu64 " bytes after the first %zu were left "
 		       "out\n",
 		       cs->dropped, cs->len);
 	for (i = 0; i < c->nerrs; i++) {
-		printf("  %serror:%s ", sgr(c, RED), sgr(c, RESET));
+		fprintf(c->out, "  %serror:%s ", sgr(c, RED), sgr(c, RESET));
 		put_text(c, cstr(c->errs[i].message ? c->errs[i].message : "out of memory"));
-		putchar('\n');
+		fputc('\n', c->out);
 	}
 	for (i = 0; i < c->nfi; i++) {
 		const finding *f = &c->fi[i];
 		size_t nrules = 0;
-		fputs("  finding ", stdout);
-		fputs(sgr(c, BOLD), stdout);
+		fputs("  finding ", c->out);
+		fputs(sgr(c, BOLD), c->out);
 		put_text(c, f->id);
-		fputs(sgr(c, RESET), stdout);
+		fputs(sgr(c, RESET), c->out);
 		for (j = 0; j < f->n; j++)
 			if (j == 0 || !text_eq(c->ff[f->first + j].rule, c->ff[f->first + j - 1].rule))
 				nrules++;
-		printf(", certainty %.2f (rule%s ", f->cf, nrules == 1 ? "" : "s");
+		fprintf(c->out, ", certainty %.2f (rule%s ", f->cf, nrules == 1 ? "" : "s");
 		for (j = 0; j < f->n; j++) {
 			const finding_fact *x = &c->ff[f->first + j];
 			if (j > 0 && text_eq(x->rule, c->ff[f->first + j - 1].rule))
 				continue;
 			if (j > 0)
-				fputs(", ", stdout);
+				fputs(", ", c->out);
 			put_text(c, x->rule);
 		}
-		fputs(")\n", stdout);
+		fputs(")\n", c->out);
 	}
 	for (i = 0; i < c->nre; i++) {
 		const remedy *r = &c->re[i];
-		printf("  remedy %zu: %s", i + 1, sgr(c, BOLD));
+		fprintf(c->out, "  remedy %zu: %s", i + 1, sgr(c, BOLD));
 		put_text(c, r->index >= 0 ? cstr(r->info.title) : r->id);
-		printf("%s (", sgr(c, RESET));
+		fprintf(c->out, "%s (", sgr(c, RESET));
 		if (r->index >= 0) {
 			put_text(c, r->id);
-			fputs(", ", stdout);
+			fputs(", ", c->out);
 		} else {
-			fputs("not described in the knowledge base; ", stdout);
+			fputs("not described in the knowledge base; ", c->out);
 		}
-		printf("cost %d, score %.3f)\n", r->cost, r->score);
+		fprintf(c->out, "cost %d, score %.3f)\n", r->cost, r->score);
 		if (r->index < 0)
 			continue;
 		for (j = 0; j < r->info.nsteps; j++) {
-			printf("    %zu. ", j + 1);
+			fprintf(c->out, "    %zu. ", j + 1);
 			put_text(c, cstr(r->info.steps[j]));
-			putchar('\n');
+			fputc('\n', c->out);
 		}
 		if (r->info.warning) {
-			fputs("    warning: ", stdout);
+			fputs("    warning: ", c->out);
 			put_text(c, cstr(r->info.warning));
-			putchar('\n');
+			fputc('\n', c->out);
 		}
 	}
 	if (c->nfi == 0 && c->nre == 0)
-		puts("  no diagnosis");
+		fputs("  no diagnosis\n", c->out);
 	{
 		uint64_t line = cs->line;
 		size_t pos = 0;
@@ -763,11 +836,11 @@ static void print_case_human(diag_ctx *c, const fx_case *cs)
 				line += cs->text[pos] == '\n';
 			mm.start = start;
 			mm.end = m->end <= cs->len ? m->end : cs->len;
-			fputs("  matched ", stdout);
+			fputs("  matched ", c->out);
 			put_text(c, cstr(m->pattern));
-			printf(" at line %" PRIu64 ":\n", line);
+			fprintf(c->out, " at line %" PRIu64 ":\n", line);
 			quote_match(c, cs->text, cs->len, &mm);
-			printf("    %s\n    %s\n", c->line.oom ? "(out of memory)" : c->line.p,
+			fprintf(c->out, "    %s\n    %s\n", c->line.oom ? "(out of memory)" : c->line.p,
 			       c->marks.oom ? "" : c->marks.p);
 		}
 	}
@@ -862,7 +935,7 @@ static void print_case_json(diag_ctx *c, const fx_case *cs, int diagnosed)
 		           "\"errors\":[]}\n");
 		if (!b->oom && cs->index <= INT64_MAX && cs->line <= INT64_MAX &&
 		    cs->dropped <= INT64_MAX) {
-			fwrite(b->p, 1, b->len, stdout);
+			fwrite(b->p, 1, b->len, c->out);
 			return;
 		}
 	}
@@ -947,15 +1020,108 @@ static void print_case_json(diag_ctx *c, const fx_case *cs, int diagnosed)
 		jset(c, x, "rule", jstr(c, e->rule));
 	}
 done:
-	if (c->json_oom || !o || json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6)) != 0) {
+	if (c->json_oom || !o || json_dumpf(o, c->out, JSON_COMPACT | JSON_REAL_PRECISION(6)) != 0) {
 		/* Every case must appear: a line that says it could not be written in full. */
-		printf("{\"schema\":\"" SCHEMA "\",\"case\":%" PRIu64 ",\"errors\":[{\"code\":\"nomem\","
+		fprintf(c->out, "{\"schema\":\"" SCHEMA "\",\"case\":%" PRIu64 ",\"errors\":[{\"code\":\"nomem\","
 		       "\"message\":\"out of memory\",\"rule\":null}]}",
 		       cs->index);
 		c->error = 1;
 	}
-	putchar('\n');
+	fputc('\n', c->out);
 	json_decref(o);
+}
+
+/* --- The progress bar ------------------------------------------------------------------------------ */
+
+/* On standard error, for a person waiting on a large file: bytes read of the file's size, and
+ * the rate. Only when stderr is a terminal and stdout is not (cases printed on the same terminal
+ * would tear it), only for a regular file of at least PROGRESS_MIN_BYTES, and only \r and
+ * spaces: no colour or other escape sequence, so NO_COLOR and TERM=dumb need nothing more. It is
+ * cleared before anything else goes to stderr and when the file is done. */
+struct progress {
+	int allowed;       /* stderr is a terminal and stdout is not */
+	int on;            /* the current input has a bar */
+	int shown;         /* the bar is on the screen now */
+	uint64_t size;     /* the file's size */
+	uint64_t done;     /* bytes read so far */
+	double start;      /* when the input was opened (monotonic seconds) */
+	double last;       /* when the bar was last drawn */
+	size_t width;      /* columns of the bar last drawn */
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void progress_clear(progress *pg)
+{
+	if (!pg || !pg->shown)
+		return;
+	fprintf(stderr, "\r%*s\r", (int)pg->width, "");
+	fflush(stderr);
+	pg->shown = 0;
+}
+
+static void progress_start(progress *pg, int fd)
+{
+	struct stat st;
+
+	if (!pg)
+		return;
+	pg->on = pg->shown = 0;
+	if (!pg->allowed || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size < PROGRESS_MIN_BYTES)
+		return;
+	pg->on = 1;
+	pg->size = (uint64_t)st.st_size;
+	pg->done = 0;
+	pg->start = pg->last = mono_now();
+}
+
+static void progress_add(progress *pg, size_t n)
+{
+	char bar[21], line[96];
+	double t, mb, rate, frac;
+	size_t i, fill;
+	int len;
+
+	if (!pg || !pg->on)
+		return;
+	pg->done += n;
+	t = mono_now();
+	if (pg->shown && t - pg->last < PROGRESS_PERIOD)
+		return;
+	pg->last = t;
+	frac = pg->done >= pg->size ? 1.0 : (double)pg->done / (double)pg->size;
+	fill = (size_t)(frac * 20);
+	for (i = 0; i < 20; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[20] = '\0';
+	mb = 1024.0 * 1024.0;
+	rate = t > pg->start ? (double)pg->done / mb / (t - pg->start) : 0;
+	len = snprintf(line, sizeof line, "fixit: [%s] %3.0f%% %.1f of %.1f MB, %.1f MB/s", bar,
+	               frac * 100, (double)pg->done / mb, (double)pg->size / mb, rate);
+	if (len < 0)
+		return;
+	if ((size_t)len >= sizeof line)
+		len = (int)sizeof line - 1;
+	/* Spaces over what a longer previous bar left. */
+	fprintf(stderr, "\r%s%*s", line, pg->width > (size_t)len ? (int)(pg->width - (size_t)len) : 0,
+	        "");
+	fflush(stderr);
+	pg->width = (size_t)len;
+	pg->shown = 1;
+}
+
+static void progress_end(progress *pg)
+{
+	progress_clear(pg);
+	if (pg)
+		pg->on = 0;
 }
 
 /* --- Diagnosing a case ------------------------------------------------------------------------------ */
@@ -966,17 +1132,20 @@ static void on_warn(const fx_diag *d, void *ud)
 	const char *file = d->file && *d->file ? d->file : c->input;
 	uint64_t line = d->line ? d->line : c->cur ? c->cur->line : 0;
 
+	FILE *e = c->err;
+
 	/* Captured text may be any bytes: escape the whole line before it reaches the terminal. */
-	fflush(stdout);
-	fputs("fixit: ", stderr);
-	put_text_to(c, stderr, cstr(file));
+	progress_clear(c->pg);
+	fflush(c->out);
+	fputs("fixit: ", e);
+	put_text_to(c, e, cstr(file));
 	if (line)
-		fprintf(stderr, ":%" PRIu64, line);
-	fputs(": warning: ", stderr);
-	put_text_to(c, stderr, cstr(d->message && *d->message ? d->message : "(no message)"));
+		fprintf(e, ":%" PRIu64, line);
+	fputs(": warning: ", e);
+	put_text_to(c, e, cstr(d->message && *d->message ? d->message : "(no message)"));
 	if (d->code && *d->code)
-		fprintf(stderr, " [%s]", d->code);
-	fputc('\n', stderr);
+		fprintf(e, " [%s]", d->code);
+	fputc('\n', e);
 }
 
 /* Most lines of a log match no pattern. A case whose text asserts no new fact into a session
@@ -1032,12 +1201,12 @@ report:
 		c->diagnosed++;
 	if (c->json)
 		print_case_json(c, cs, diagnosed);
-	else
+	else if (!print_nothing_human(c, cs))
 		print_case_human(c, cs);
 	/* On a terminal, each answer as soon as it is ready; into a pipe or file, stdout is
 	 * flushed before each read that may wait instead (diagnose_input). */
 	if (c->tty)
-		fflush(stdout);
+		fflush(c->out);
 	clear_errors(c);
 	c->cur = NULL;
 	return 0;
@@ -1089,6 +1258,403 @@ static void set_input(diag_ctx *c, const char *name)
 	free(d);
 }
 
+/* --- Several threads (--jobs) ---------------------------------------------------------------------
+ * The main thread reads and splits the input (the reader is fast and sequential) and packs the
+ * cases, copied, into batches of about BATCH_BYTES. Worker threads, each with its own session
+ * over the shared, immutable knowledge base (the matcher's lazily built parts are thread-safe;
+ * each session has its own match scratch), diagnose whole batches and print them into memory
+ * buffers, warnings into a second one. The main thread writes the buffers in the order the
+ * batches were read, so the output is byte for byte that of one thread: a case's report depends
+ * only on the case, since each case starts from the initial facts. At most JOBS_INFLIGHT batches
+ * a thread are in flight, which bounds memory. Warnings come out after their batch's cases
+ * rather than between them. When a pipe or terminal has nothing more to read right now (poll),
+ * the batch so far is diagnosed and written at once, as `tail -f | fixit diagnose` expects. */
+
+typedef struct bcase {
+	fx_case c;               /* text set from off when the batch is run */
+	size_t off;              /* where its text starts in the batch's text */
+} bcase;
+
+typedef struct batch {
+	struct batch *next;      /* the work queue, or the free list */
+	struct batch *onext;     /* the output order */
+	const char *input;       /* the name its cases are reported under (lives as long as argv) */
+	char *text;              /* the cases' texts, each followed by a NUL */
+	size_t len, cap;
+	bcase *cases;
+	size_t n, ccap;
+	char *out, *err;         /* what the cases printed, and their warnings */
+	size_t outlen, errlen;
+	size_t outcap, errcap;   /* kept when the batch is reused */
+	uint64_t before;         /* cases of all inputs read before its first */
+	uint64_t ncases, diagnosed;
+	int error;               /* a case of it had an error */
+	int oom;                 /* its output could not be kept */
+	int done;                /* diagnosed (under the pool's lock) */
+} batch;
+
+struct pool {
+	pthread_mutex_t lock;
+	pthread_cond_t work;     /* a batch was queued, or stop was set */
+	pthread_cond_t done;     /* a batch was diagnosed */
+	batch *qhead, *qtail;    /* waiting for a thread */
+	batch *ohead, *otail;    /* submitted and not yet written, in input order */
+	size_t inflight;         /* batches between submission and writing */
+	int stop;
+	uint64_t queued;         /* main thread only: cases submitted so far */
+	/* main thread only: */
+	batch *fill;             /* the batch being filled */
+	batch *spare;            /* written batches kept for reuse */
+	pthread_t *threads;
+	diag_ctx *workers;       /* one context, with its session, per thread */
+	size_t nthreads, started;
+};
+
+static void batch_free(batch *b)
+{
+	if (!b)
+		return;
+	free(b->text);
+	free(b->cases);
+	free(b->out);
+	free(b->err);
+	free(b);
+}
+
+/* Copies what a worker's stream holds since its start into *dst (capacity *cap, kept), then
+ * rewinds the stream. 0 or -1. */
+static int take_stream(FILE *f, char **dst, size_t *len, size_t *cap, const char *const *buf)
+{
+	long n;
+
+	*len = 0;
+	if (fflush(f) != 0 || (n = ftell(f)) < 0)
+		return -1;
+	if ((size_t)n > *cap) {
+		char *p = realloc(*dst, (size_t)n);
+		if (!p)
+			return -1;
+		*dst = p;
+		*cap = (size_t)n;
+	}
+	if (n > 0)
+		memcpy(*dst, *buf, (size_t)n);
+	*len = (size_t)n;
+	return fseek(f, 0, SEEK_SET) == 0 ? 0 : -1;
+}
+
+/* A worker prints into streams of its own (open_memstream, opened once: their buffers stay
+ * and are overwritten batch after batch), whose bytes are then copied into the batch. Opening
+ * one a batch instead costs a storm of page faults that, taking the address space's lock,
+ * serialized the threads. */
+static void run_batch(diag_ctx *w, batch *b)
+{
+	size_t i;
+
+	if (!w->out || !w->err) {
+		b->oom = 1;
+		return;
+	}
+	if (w->input != b->input)
+		set_input(w, b->input);
+	/* The count goes on from the cases before: a human report separates a case from the one
+	 * before it. */
+	w->ncases = b->before;
+	w->diagnosed = 0;
+	w->error = 0;
+	for (i = 0; i < b->n; i++) {
+		b->cases[i].c.text = b->text + b->cases[i].off;
+		on_case(w, &b->cases[i].c);
+	}
+	b->ncases = w->ncases - b->before;
+	b->diagnosed = w->diagnosed;
+	b->error = w->error;
+	if (take_stream(w->out, &b->out, &b->outlen, &b->outcap, (const char *const *)&w->mem_out) < 0 ||
+	    take_stream(w->err, &b->err, &b->errlen, &b->errcap, (const char *const *)&w->mem_err) < 0)
+		b->oom = 1;
+}
+
+static void *worker_main(void *arg)
+{
+	diag_ctx *w = arg;
+	pool *p = w->pool;
+	batch *b;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->qhead && !p->stop)
+			pthread_cond_wait(&p->work, &p->lock);
+		if (!p->qhead)
+			break;
+		b = p->qhead;
+		p->qhead = b->next;
+		if (!p->qhead)
+			p->qtail = NULL;
+		pthread_mutex_unlock(&p->lock);
+		run_batch(w, b);
+		pthread_mutex_lock(&p->lock);
+		b->done = 1;
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* The main thread's side: a finished batch's output, then its warnings, and its counts. */
+static void write_batch(diag_ctx *c, batch *b)
+{
+	progress_clear(c->pg);
+	if (b->oom) {
+		fflush(stdout);
+		cli_error("%s: out of memory: the reports of %zu cases are lost", b->input, b->n);
+		c->error = 1;
+	} else {
+		if (b->outlen)
+			fwrite(b->out, 1, b->outlen, stdout);
+		if (b->errlen) {
+			fflush(stdout);
+			fwrite(b->err, 1, b->errlen, stderr);
+		}
+	}
+	c->ncases += b->ncases;
+	c->diagnosed += b->diagnosed;
+	c->error |= b->error;
+}
+
+/* Writes the batches diagnosed so far in input order, waiting for more until at most `keep`
+ * remain in flight. */
+static void drain(diag_ctx *c, size_t keep)
+{
+	pool *p = c->pool;
+	batch *b;
+
+	pthread_mutex_lock(&p->lock);
+	while ((b = p->ohead) != NULL) {
+		if (!b->done) {
+			if (p->inflight <= keep)
+				break;
+			pthread_cond_wait(&p->done, &p->lock);
+			continue;
+		}
+		p->ohead = b->onext;
+		if (!p->ohead)
+			p->otail = NULL;
+		p->inflight--;
+		pthread_mutex_unlock(&p->lock);
+		write_batch(c, b);
+		b->next = p->spare;
+		p->spare = b;
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Hands the batch being filled to the threads. */
+static void submit(diag_ctx *c)
+{
+	pool *p = c->pool;
+	batch *b = p->fill;
+
+	if (!b || b->n == 0)
+		return;
+	p->fill = NULL;
+	b->next = b->onext = NULL;
+	b->done = b->oom = b->error = 0;
+	b->ncases = b->diagnosed = 0;
+	b->outlen = b->errlen = 0;
+	b->before = p->queued;
+	p->queued += b->n;
+	pthread_mutex_lock(&p->lock);
+	if (p->qtail)
+		p->qtail->next = b;
+	else
+		p->qhead = b;
+	p->qtail = b;
+	if (p->otail)
+		p->otail->onext = b;
+	else
+		p->ohead = b;
+	p->otail = b;
+	p->inflight++;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	drain(c, JOBS_INFLIGHT * p->nthreads);
+}
+
+/* Room for n more bytes of text and one more case in the batch being filled. 0 or -1. */
+static int batch_room(pool *p, const char *input, size_t n)
+{
+	batch *b = p->fill;
+
+	if (!b) {
+		b = p->spare;
+		if (b)
+			p->spare = b->next;
+		else if (!(b = calloc(1, sizeof *b)))
+			return -1;
+		b->input = input;
+		b->len = b->n = 0;
+		p->fill = b;
+	}
+	if (grow(&b->cases, &b->ccap, b->n, sizeof *b->cases) < 0)
+		return -1;
+	if (n > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : BATCH_BYTES + BATCH_BYTES / 4;
+		char *t;
+		while (cap - b->len < n) {
+			if (cap > SIZE_MAX / 2)
+				return -1;
+			cap *= 2;
+		}
+		t = realloc(b->text, cap);
+		if (!t)
+			return -1;
+		b->text = t;
+		b->cap = cap;
+	}
+	return 0;
+}
+
+/* The reader's callback with --jobs: the case goes into the current batch. */
+static int on_case_queue(void *ud, const fx_case *cs)
+{
+	diag_ctx *c = ud;
+	pool *p = c->pool;
+	batch *b;
+
+	if (p->fill && p->fill->input != c->input)
+		submit(c);
+	if (cs->len == SIZE_MAX || batch_room(p, c->input, cs->len + 1) < 0)
+		return FX_ENOMEM;
+	b = p->fill;
+	b->cases[b->n].c = *cs;
+	b->cases[b->n].c.text = NULL;
+	b->cases[b->n].off = b->len;
+	memcpy(b->text + b->len, cs->text, cs->len);
+	b->text[b->len + cs->len] = '\0';
+	b->len += cs->len + 1;
+	b->n++;
+	if (b->len >= BATCH_BYTES || b->n >= BATCH_CASES)
+		submit(c);
+	return 0;
+}
+
+/* Stops and joins the threads once everything is written, and frees the pool. */
+static void pool_free(diag_ctx *c)
+{
+	pool *p = c->pool;
+	size_t i;
+
+	if (!p)
+		return;
+	submit(c);
+	drain(c, 0);
+	pthread_mutex_lock(&p->lock);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < p->started; i++)
+		pthread_join(p->threads[i], NULL);
+	for (i = 0; i < p->nthreads; i++) {
+		diag_ctx *w = &p->workers[i];
+		if (w->out)
+			fclose(w->out);
+		if (w->err)
+			fclose(w->err);
+		free(w->mem_out);
+		free(w->mem_err);
+		clear_errors(w);
+		fx_session_free(w->s);
+		free(w->ff);
+		free(w->fi);
+		free(w->rf);
+		free(w->re);
+		free(w->ma);
+		free(w->tmp.p);
+		free(w->line.p);
+		free(w->marks.p);
+		free(w->in_esc.p);
+		free(w->in_json.p);
+	}
+	batch_free(p->fill);
+	while (p->spare) {
+		batch *b = p->spare;
+		p->spare = b->next;
+		batch_free(b);
+	}
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->done);
+	free(p->threads);
+	free(p->workers);
+	free(p);
+	c->pool = NULL;
+}
+
+/* Starts n threads, each with a session over c's kb and c's settings. 0, or -1 with nothing
+ * started (the caller then goes on with one thread). */
+static int pool_new(diag_ctx *c, size_t n)
+{
+	pool *p = calloc(1, sizeof *p);
+	size_t i;
+
+	if (!p)
+		return -1;
+	p->threads = calloc(n, sizeof *p->threads);
+	p->workers = calloc(n, sizeof *p->workers);
+	if (!p->threads || !p->workers || pthread_mutex_init(&p->lock, NULL) != 0) {
+		free(p->threads);
+		free(p->workers);
+		free(p);
+		return -1;
+	}
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->done, NULL);
+	p->nthreads = n;
+	c->pool = p;
+	for (i = 0; i < n; i++) {
+		diag_ctx *w = &p->workers[i];
+		w->kb = c->kb;
+		w->json = c->json;
+		w->color = c->color;
+		w->limit = c->limit;
+		w->t_finding = c->t_finding;
+		w->t_recommend = c->t_recommend;
+		w->f_id = c->f_id;
+		w->f_cf = c->f_cf;
+		w->f_rule = c->f_rule;
+		w->r_remedy = c->r_remedy;
+		w->r_finding = c->r_finding;
+		w->quiet = c->quiet;
+		w->pool = p;
+		w->out = open_memstream(&w->mem_out, &w->mem_outlen);
+		w->err = open_memstream(&w->mem_err, &w->mem_errlen);
+		if (!w->out || !w->err || fx_session_new(&w->s, c->kb) < 0) {
+			pool_free(c);
+			return -1;
+		}
+		fx_session_set_warn(w->s, on_warn, w);
+	}
+	for (i = 0; i < n; i++) {
+		if (pthread_create(&p->threads[i], NULL, worker_main, &p->workers[i]) != 0)
+			break;
+		p->started++;
+	}
+	if (p->started == 0) {
+		pool_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 when fd has bytes to read right now (or is at its end): always so for a regular file. */
+static int input_ready(int fd)
+{
+	struct pollfd pfd = {fd, POLLIN, 0};
+
+	return poll(&pfd, 1, 0) != 0;
+}
+
 /* One input ("-": standard input) through a fresh reader. read(2) rather than stdio, so that
  * a paste on a terminal is answered at its blank line, not when a buffer fills. */
 static void diagnose_input(diag_ctx *c, const char *path, fx_read_mode mode, char *buf)
@@ -1097,9 +1663,13 @@ static void diagnose_input(diag_ctx *c, const char *path, fx_read_mode mode, cha
 	fx_reader *r = NULL;
 	ssize_t n;
 
+	fx_case_fn fn = c->pool ? on_case_queue : on_case;
+
 	set_input(c, is_stdin ? "<stdin>" : path);
 	fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY);
 	if (fd < 0) {
+		if (c->pool)
+			drain(c, 0); /* the messages in the order of the inputs */
 		cli_error("%s: %s", path, strerror(errno));
 		c->error = 1;
 		return;
@@ -1110,27 +1680,39 @@ static void diagnose_input(diag_ctx *c, const char *path, fx_read_mode mode, cha
 		c->error = 1;
 		goto done;
 	}
+	progress_start(c->pg, fd);
 	for (;;) {
 		/* A log read as it grows (tail -f | fixit diagnose) gets its answers before the
 		 * reader waits for more, one flush a chunk rather than one a case. */
+		if (c->pool && !input_ready(fd)) {
+			submit(c);
+			drain(c, 0);
+		}
 		fflush(stdout);
 		n = read(fd, buf, READ_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			/* What was read is still diagnosed. */
+			progress_clear(c->pg);
 			cli_error("%s: %s", c->input, strerror(errno));
 			c->error = 1;
 			break;
 		}
 		if (n == 0)
 			break;
-		rc = fx_reader_feed(r, buf, (size_t)n, on_case, c);
+		rc = fx_reader_feed(r, buf, (size_t)n, fn, c);
 		if (rc < 0)
 			break;
+		progress_add(c->pg, (size_t)n);
 	}
 	if (rc >= 0)
-		rc = fx_reader_finish(r, on_case, c);
+		rc = fx_reader_finish(r, fn, c);
+	if (c->pool) {
+		submit(c);
+		drain(c, 0);
+	}
+	progress_end(c->pg);
 	if (rc < 0) {
 		cli_error("%s: %s", c->input, fx_strerror(rc));
 		c->error = 1;
@@ -1290,8 +1872,13 @@ int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
 	size_t nrules = 0, ninputs = 0, i;
 	fx_read_mode mode = FX_READ_BLOCKS;
 	int key, mode_opt = 0, status = CLI_EXIT_OK, rc;
+	uint64_t jobs = 1;
+	progress pg;
 
 	memset(&c, 0, sizeof c);
+	memset(&pg, 0, sizeof pg);
+	c.out = stdout;
+	c.err = stderr;
 	/* Output of a log is one small write a case: through a large buffer unless a person is
 	 * watching (the first output on stdout comes after this). */
 	c.tty = isatty(STDOUT_FILENO);
@@ -1336,6 +1923,12 @@ int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
 				goto done;
 			}
 			break;
+		case 'J':
+			if (cli_parse_u64(cmd->name, "jobs", a.value, &jobs) < 0) {
+				status = CLI_EXIT_USAGE;
+				goto done;
+			}
+			break;
 		default:
 			break;
 		}
@@ -1362,10 +1955,22 @@ int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
 	fx_session_set_warn(c.s, on_warn, &c);
 	probe_quiet(&c);
 	c.color = !c.json && stdout_color();
+	pg.allowed = isatty(STDERR_FILENO) && !c.tty;
+	c.pg = &pg;
+	if (jobs == 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		jobs = cores > 0 ? (uint64_t)cores : 1;
+	}
+	if (jobs > MAX_JOBS)
+		jobs = MAX_JOBS;
+	/* Without threads (none could start) one thread does the same work. */
+	if (jobs > 1)
+		(void)pool_new(&c, (size_t)jobs);
 	if (ninputs == 0)
 		inputs[ninputs++] = "-";
 	for (i = 0; i < ninputs; i++)
 		diagnose_input(&c, inputs[i], mode, buf);
+	pool_free(&c);
 	status = c.error ? CLI_EXIT_ERROR : c.diagnosed ? CLI_EXIT_OK : CLI_EXIT_NO;
 done:
 	clear_errors(&c);

@@ -94,7 +94,7 @@ static void test_single_pattern_captures(void **state)
 {
 	(void)state;
 	static const char re[] = "disk (?<dev>sd[a-z]+)(?: at (\\d+))? failed(?<why>: \\w+)?";
-	fx_match_pattern p = {re, sizeof re - 1, 0};
+	fx_match_pattern p = {re, sizeof re - 1, 0, NULL};
 	for (int mode = FX_MATCH_PREFILTER_ALWAYS; mode <= FX_MATCH_PREFILTER_NEVER; mode++) {
 		fx_matcher *m = make(&p, 1, (fx_match_prefilter)mode);
 		assert_int_equal(fx_match_count(m), 1);
@@ -123,10 +123,10 @@ static void test_many_patterns_in_order(void **state)
 {
 	(void)state;
 	const fx_match_pattern p[] = {
-		{"b+", 2, 0},          /* 0 */
-		{"ab", 2, 0},          /* 1: starts with 0's ties later, same start as 3 */
-		{"[a-c]", 5, 0},       /* 2 */
-		{"ABC", 3, FX_RE_CASELESS},
+		{"b+", 2, 0, NULL},          /* 0 */
+		{"ab", 2, 0, NULL},          /* 1: starts with 0's ties later, same start as 3 */
+		{"[a-c]", 5, 0, NULL},       /* 2 */
+		{"ABC", 3, FX_RE_CASELESS, NULL},
 	};
 	for (int mode = FX_MATCH_PREFILTER_ALWAYS; mode <= FX_MATCH_PREFILTER_NEVER; mode++) {
 		fx_matcher *m = make(p, 4, (fx_match_prefilter)mode);
@@ -171,7 +171,7 @@ static void test_many_patterns_in_order(void **state)
 static void test_empty_matches_advance(void **state)
 {
 	(void)state;
-	const fx_match_pattern p[] = {{"x*", 2, 0}, {"$", 1, FX_RE_MULTILINE}};
+	const fx_match_pattern p[] = {{"x*", 2, 0, NULL}, {"$", 1, FX_RE_MULTILINE, NULL}};
 	for (int mode = FX_MATCH_PREFILTER_ALWAYS; mode <= FX_MATCH_PREFILTER_NEVER; mode++) {
 		fx_matcher *m = make(p, 2, (fx_match_prefilter)mode);
 		struct collect c;
@@ -187,11 +187,11 @@ static void test_bytes_not_utf8_and_nul(void **state)
 {
 	(void)state;
 	const fx_match_pattern p[] = {
-		{LIT("a\0b"), 0},                 /* a NUL in the regex itself */
-		{LIT("\\x00+"), 0},
-		{LIT("caf\xc3\xa9 (\\S+)"), 0},  /* UTF-8 literal, then any non-space bytes */
-		{LIT("\xff\xfe."), 0},            /* bytes that are no UTF-8 at all */
-		{LIT("\\r$"), FX_RE_MULTILINE},
+		{LIT("a\0b"), 0, NULL},                 /* a NUL in the regex itself */
+		{LIT("\\x00+"), 0, NULL},
+		{LIT("caf\xc3\xa9 (\\S+)"), 0, NULL},  /* UTF-8 literal, then any non-space bytes */
+		{LIT("\xff\xfe."), 0, NULL},            /* bytes that are no UTF-8 at all */
+		{LIT("\\r$"), FX_RE_MULTILINE, NULL},
 	};
 	const char t[] = "xa\0b\0\0 caf\xc3\xa9 \xc3(\xff\xfe\r\nend";
 	for (int mode = FX_MATCH_PREFILTER_ALWAYS; mode <= FX_MATCH_PREFILTER_NEVER; mode++) {
@@ -226,8 +226,8 @@ static void test_limit_reported_scan_goes_on(void **state)
 {
 	(void)state;
 	const fx_match_pattern p[] = {
-		{"(a+)+c$|ok", 10, FX_RE_MULTILINE}, /* explodes on a line of a's */
-		{"b", 1, 0},
+		{"(a+)+c$|ok", 10, FX_RE_MULTILINE, NULL}, /* explodes on a line of a's */
+		{"b", 1, 0, NULL},
 	};
 	char t[128];
 	memset(t, 'a', 40);
@@ -250,7 +250,7 @@ static void test_limit_reported_scan_goes_on(void **state)
 static void test_compile_error_offset(void **state)
 {
 	(void)state;
-	const fx_match_pattern p[] = {{"fine", 4, 0}, {"ab(cd", 5, 0}};
+	const fx_match_pattern p[] = {{"fine", 4, 0, NULL}, {"ab(cd", 5, 0, NULL}};
 	fx_buf err;
 	fx_buf_init(&err);
 	size_t bad = 99, off = 99;
@@ -280,7 +280,7 @@ static void test_empty_set_and_empty_text(void **state)
 		fx_buf_dispose(&c.out);
 		fx_match_free(m);
 
-		const fx_match_pattern p[] = {{"a", 1, 0}, {"^", 1, 0}, {"x?$", 3, 0}};
+		const fx_match_pattern p[] = {{"a", 1, 0, NULL}, {"^", 1, 0, NULL}, {"x?$", 3, 0, NULL}};
 		m = make(p, 3, (fx_match_prefilter)mode);
 		assert_int_equal(scan(m, NULL, 0, 0, &c), 0);
 		assert_string_equal(fx_buf_cstr(&c.out), "1 0-0\n2 0-0\n");
@@ -313,7 +313,7 @@ static void test_empty_set_and_empty_text(void **state)
  * branches; "" when it takes none. */
 static void check_atoms(const char *re, unsigned flags, const char *want)
 {
-	fx_match_pattern p = {re, strlen(re), flags};
+	fx_match_pattern p = {re, strlen(re), flags, NULL};
 	fx_matcher *m = make(&p, 1, FX_MATCH_PREFILTER_NEVER);
 	fx_buf got;
 	fx_buf_init(&got);
@@ -540,6 +540,7 @@ static void test_generated_prefilter_on_off_identical(void **state)
 		gen_pattern(&src[i], &pats[i].flags);
 		pats[i].regex = fx_buf_cstr(&src[i]);
 		pats[i].len = src[i].len;
+		pats[i].re = NULL;
 	}
 	fx_buf text;
 	fx_buf_init(&text);
@@ -601,11 +602,11 @@ static void test_frequent_atoms(void **state)
 {
 	(void)state;
 	const fx_match_pattern p[] = {
-		{LIT("usb\\s+timeout waiting\\s+for reset on (?<dev>\\w+)"), 0},
-		{LIT("port\\s+(\\d+), speed"), 0},
-		{LIT("xhci_hcd, port (\\d+)"), 0},
-		{LIT("(?:link|carrier) down after (\\d+) ms"), 0},
-		{LIT("serial ([0-9A-F]+) ok$"), FX_RE_MULTILINE},
+		{LIT("usb\\s+timeout waiting\\s+for reset on (?<dev>\\w+)"), 0, NULL},
+		{LIT("port\\s+(\\d+), speed"), 0, NULL},
+		{LIT("xhci_hcd, port (\\d+)"), 0, NULL},
+		{LIT("(?:link|carrier) down after (\\d+) ms"), 0, NULL},
+		{LIT("serial ([0-9A-F]+) ok$"), FX_RE_MULTILINE, NULL},
 	};
 	fx_buf text;
 	fx_buf_init(&text);
@@ -660,7 +661,7 @@ static void test_frequent_atoms(void **state)
 static void test_auto_builds_after_threshold(void **state)
 {
 	(void)state;
-	const fx_match_pattern p[] = {{LIT("disk (\\w+) failed"), 0}};
+	const fx_match_pattern p[] = {{LIT("disk (\\w+) failed"), 0, NULL}};
 	fx_match_options o = {FX_MATCH_PREFILTER_AUTO, 100};
 	fx_matcher *m = NULL;
 	assert_int_equal(fx_match_new(&m, p, 1, &o, NULL, NULL, NULL), 0);
@@ -728,6 +729,7 @@ static void test_threads_share_a_matcher(void **state)
 		gen_pattern(&src[i], &pats[i].flags);
 		pats[i].regex = fx_buf_cstr(&src[i]);
 		pats[i].len = src[i].len;
+		pats[i].re = NULL;
 	}
 	fx_buf text;
 	fx_buf_init(&text);
@@ -763,9 +765,83 @@ static void test_threads_share_a_matcher(void **state)
 		fx_buf_dispose(&src[i]);
 }
 
+/* Texts of up to 255 bytes are prefiltered by a block-mode database, longer ones by the
+ * vectored one: around that length the matches are the same as PCRE2's alone, wherever the
+ * atom lies. */
+static void test_block_and_vectored_lengths(void **state)
+{
+	(void)state;
+	const fx_match_pattern pats[] = {
+		{LIT("backup failed: error (?<code>-?[0-9]+)"), FX_RE_CASELESS, NULL},
+		{LIT("^Nov [0-9]+ .*disk full"), 0, NULL},
+	};
+	fx_matcher *on = make(pats, 2, FX_MATCH_PREFILTER_ALWAYS);
+	fx_matcher *off = make(pats, 2, FX_MATCH_PREFILTER_NEVER);
+	fx_match_scratch *sc = NULL;
+	assert_int_equal(fx_match_scratch_new(&sc, on), 0);
+	char text[600];
+	const char *tail = "Backup FAILED: error -39";
+	size_t tl = strlen(tail);
+	for (size_t len = 240; len <= 280; len++) {
+		/* "Nov 24 " ... filler ... "disk full" in the middle, the error at the very end. */
+		memset(text, 'x', len);
+		memcpy(text, "Nov 24 ", 7);
+		memcpy(text + len / 2, "disk full", 9);
+		memcpy(text + len - tl, tail, tl);
+		struct collect a, b;
+		assert_int_equal(scan(off, text, len, 0, &a), 0);
+		memset(&b, 0, sizeof b);
+		fx_buf_init(&b.out);
+		assert_int_equal(fx_match_scan(on, sc, text, len, 0, on_match, on_warn, &b), 0);
+		fx_match_scan_stats st;
+		fx_match_scan_stats_get(sc, &st);
+		assert_int_equal(st.prefiltered, 1);
+		assert_int_equal(a.n, 2);
+		assert_string_equal(fx_buf_cstr(&a.out), fx_buf_cstr(&b.out));
+		fx_buf_dispose(&a.out);
+		fx_buf_dispose(&b.out);
+	}
+	fx_match_scratch_free(sc);
+	fx_match_free(on);
+	fx_match_free(off);
+}
+
+/* A regex the caller compiled already (with FX_RE_START_LIMIT, same bytes and flags) is
+ * borrowed, not compiled again nor freed; one that does not fit is ignored. */
+static void test_borrowed_regex(void **state)
+{
+	(void)state;
+	const char *rx = "error (?<code>-?[0-9]+)";
+	fx_regex *fit = fx_regex_new(rx, strlen(rx), FX_RE_CASELESS | FX_RE_START_LIMIT, NULL, NULL);
+	fx_regex *plain = fx_regex_new(rx, strlen(rx), FX_RE_CASELESS, NULL, NULL);
+	assert_non_null(fit);
+	assert_non_null(plain);
+	assert_int_equal(fx_regex_flags(fit), FX_RE_CASELESS | FX_RE_START_LIMIT);
+	assert_int_equal(fx_regex_source_len(fit), strlen(rx));
+	const fx_regex *given[] = {fit, plain, NULL};
+	for (size_t k = 0; k < 3; k++) {
+		fx_match_pattern p = {rx, strlen(rx), FX_RE_CASELESS, given[k]};
+		for (int mode = FX_MATCH_PREFILTER_ALWAYS; mode <= FX_MATCH_PREFILTER_NEVER; mode++) {
+			fx_matcher *m = make(&p, 1, (fx_match_prefilter)mode);
+			struct collect c;
+			assert_int_equal(scan(m, LIT("x ERROR 12, error -3"), 0, &c), 0);
+			assert_string_equal(fx_buf_cstr(&c.out), "0 2-10 8-10\n0 12-20 18-20\n");
+			assert_int_equal(fx_match_capture_index(m, 0, "code"), 1);
+			fx_buf_dispose(&c.out);
+			fx_match_free(m);
+		}
+	}
+	/* Still usable after the matchers are gone: they did not free it. */
+	assert_int_equal(fx_regex_match(fit, "error 1", 7), 1);
+	fx_regex_free(fit);
+	fx_regex_free(plain);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_block_and_vectored_lengths),
+		cmocka_unit_test(test_borrowed_regex),
 		cmocka_unit_test(test_single_pattern_captures),
 		cmocka_unit_test(test_many_patterns_in_order),
 		cmocka_unit_test(test_empty_matches_advance),

@@ -1,5 +1,6 @@
 /* test_regex.c: unit tests for regex.c: matching, flags, byte semantics on invalid UTF-8,
- * compile errors with their offset, the match limits, and use from several threads. */
+ * compile errors with their offset, the match limits, use from several threads, and the lazy
+ * JIT compilation (same answers before and after). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -173,7 +174,86 @@ static void test_threads_share_a_regex(void **state)
 		assert_int_equal(pthread_join(th[i], &bad), 0);
 		assert_null(bad);
 	}
+	/* The threads passed the JIT threshold while matching: one of them compiled it. */
+	fx_regex *probe = compile("x", 0);
+	assert_int_equal(fx_regex_is_jit(shared_re), fx_regex_jit_now(probe));
+	fx_regex_free(probe);
 	fx_regex_free(shared_re);
+}
+
+/* A regex starts interpreted and is JIT-compiled once its searches pass FX_REGEX_JIT_BYTES
+ * (where the platform has a JIT); one pasted message never gets there. */
+static void test_lazy_jit(void **state)
+{
+	(void)state;
+	fx_regex *probe = compile("x", 0);
+	assert_int_equal(fx_regex_is_jit(probe), 0);
+	int has_jit = fx_regex_jit_now(probe);
+	assert_true(has_jit == 0 || has_jit == 1);
+	assert_int_equal(fx_regex_is_jit(probe), has_jit);
+	assert_int_equal(fx_regex_jit_now(probe), has_jit);
+	fx_regex_free(probe);
+	assert_int_equal(fx_regex_jit_now(NULL), FX_EINVAL);
+
+	fx_regex *re = compile("error (?:code )?(-?[0-9]+)", FX_RE_CASELESS);
+	assert_int_equal(match(re, "iCloud Backup failed: Error code -39"), 1);
+	assert_int_equal(fx_regex_is_jit(re), 0);
+	size_t calls = 0;
+	while (!fx_regex_is_jit(re) && calls < FX_REGEX_JIT_BYTES) {
+		assert_int_equal(match(re, "no problem here, all fine"), 0);
+		assert_int_equal(match(re, "ERROR 7"), 1);
+		calls++;
+	}
+	assert_int_equal(fx_regex_is_jit(re), has_jit);
+	if (has_jit)
+		assert_true(calls > 16 && calls < FX_REGEX_JIT_BYTES / 64);
+	assert_int_equal(match(re, "iCloud Backup failed: Error code -39"), 1);
+	assert_int_equal(match(re, "no problem"), 0);
+	fx_regex_free(re);
+}
+
+/* fx_regex_exec gives the same spans interpreted and JIT-compiled, start limits included, and
+ * a pathological pattern still stops with FX_ELIMIT once JIT-compiled. */
+static void test_jit_same_spans(void **state)
+{
+	(void)state;
+	const char *pat = "(?<code>-?[0-9]+)|(?:fail(ed)?)";
+	fx_regex *interp = compile(pat, FX_RE_CASELESS | FX_RE_START_LIMIT);
+	fx_regex *jit = compile(pat, FX_RE_CASELESS | FX_RE_START_LIMIT);
+	int has_jit = fx_regex_jit_now(jit);
+	fx_regex_data *d = fx_regex_data_new(2);
+	assert_non_null(d);
+	const char *subject = "Backup FAILED with -39, then failed again (code 7)";
+	size_t len = strlen(subject);
+	size_t limits[] = {FX_REGEX_UNSET, 0, 10, 16, 30, len};
+	size_t interpreted = 0;
+	for (size_t start = 0; start <= len; start++) {
+		for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++) {
+			size_t a[6], b[6];
+			interpreted += !fx_regex_is_jit(interp);
+			int ra = fx_regex_exec(interp, d, subject, len, start, limits[k], 0, a, 3);
+			int rb = fx_regex_exec(jit, d, subject, len, start, limits[k], 0, b, 3);
+			assert_int_equal(ra, rb);
+			if (ra == 1)
+				assert_memory_equal(a, b, sizeof a);
+		}
+	}
+	/* The first searches were interpreted (later ones pass the threshold). */
+	assert_true(interpreted >= 20);
+	assert_int_equal(fx_regex_is_jit(jit), has_jit);
+	fx_regex_data_free(d);
+	fx_regex_free(interp);
+	fx_regex_free(jit);
+
+	char subject2[64];
+	memset(subject2, 'a', 40);
+	subject2[40] = 'b';
+	subject2[41] = '\0';
+	fx_regex *bad = compile("(a|aa)+$", 0);
+	fx_regex_jit_now(bad);
+	assert_int_equal(match(bad, subject2), FX_ELIMIT);
+	assert_int_equal(match(bad, "aaa"), 1);
+	fx_regex_free(bad);
 }
 
 int main(void)
@@ -185,6 +265,8 @@ int main(void)
 		cmocka_unit_test(test_bad_pattern_reports_offset),
 		cmocka_unit_test(test_catastrophic_pattern_hits_limit),
 		cmocka_unit_test(test_threads_share_a_regex),
+		cmocka_unit_test(test_lazy_jit),
+		cmocka_unit_test(test_jit_same_spans),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
