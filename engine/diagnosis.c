@@ -364,6 +364,9 @@ typedef struct top {
 	const char *id[TOP_N];
 	double score[TOP_N];
 	size_t n;
+	const char **fid;          /* every finding, in id order, with its certainty (names arena) */
+	double *fcf;
+	size_t nf;
 } top;
 
 static int top_of(const fx_session *t, top *out, fx_arena *names)
@@ -373,6 +376,7 @@ static int top_of(const fx_session *t, top *out, fx_arena *names)
 	if (rc)
 		return rc;
 	out->n = 0;
+	out->nf = 0;
 	for (size_t i = 0; i < d->nremedies && i < TOP_N; i++) {
 		out->id[i] = fx_arena_strdup(names, d->remedies[i].id);
 		out->score[i] = d->remedies[i].score;
@@ -380,8 +384,41 @@ static int top_of(const fx_session *t, top *out, fx_arena *names)
 			rc = FX_ENOMEM;
 		out->n++;
 	}
+	out->fid = fx_arena_alloc(names, (d->nfindings + 1) * sizeof *out->fid);
+	out->fcf = fx_arena_alloc(names, (d->nfindings + 1) * sizeof *out->fcf);
+	if (!out->fid || !out->fcf)
+		rc = FX_ENOMEM;
+	for (size_t i = 0; !rc && i < d->nfindings; i++) {
+		out->fid[out->nf] = fx_arena_strdup(names, d->findings[i].id);
+		out->fcf[out->nf] = d->findings[i].certainty;
+		if (!out->fid[out->nf])
+			rc = FX_ENOMEM;
+		out->nf++;
+	}
 	fx_diagnosis_free(d);
 	return rc;
+}
+
+static double cf_in(const top *t, const char *id)
+{
+	for (size_t i = 0; i < t->nf; i++)
+		if (strcmp(t->fid[i], id) == 0)
+			return t->fcf[i];
+	return 0;
+}
+
+/* How likely an answer is, as far as the kb knows: an answer that raises the certainty of some
+ * finding is as likely as that finding was before it (the highest such); 0 when it raises none
+ * (it only denies). */
+static double support_of(const top *base, const top *alt)
+{
+	double p = 0;
+	for (size_t i = 0; i < alt->nf; i++) {
+		double before = cf_in(base, alt->fid[i]);
+		if (alt->fcf[i] > before && before > p)
+			p = before;
+	}
+	return p;
 }
 
 static double score_in(const top *t, const char *id)
@@ -442,6 +479,34 @@ static int settled(const fx_session *s, const fx_question_def *qd)
 	return 0;
 }
 
+/* Answers weighed beyond this many count as not given (a question rarely has more). */
+#define FX_NEXT_MAX_ANSWERS 16
+
+/* The expected change: each answer that supports a finding weighs as that finding's certainty
+ * before the question; the answers that support none share what is left equally. Without any
+ * such knowledge (or when the supports add up to more than 1) the weights are normalised, which
+ * with no support at all means every answer equally likely. */
+static double expected_change(const double *dist, const double *prob, uint32_t n, double psum,
+                              uint32_t nrest)
+{
+	double v = 0, rest = 0, total = 0;
+	if (n == 0)
+		return 0;
+	if (psum < 1 && nrest > 0)
+		rest = (1 - psum) / nrest;
+	for (uint32_t k = 0; k < n; k++) {
+		double w = prob[k] > 0 ? prob[k] : rest;
+		v += w * dist[k];
+		total += w;
+	}
+	if (total <= 0) {
+		for (uint32_t k = 0; k < n; k++)
+			v += dist[k];
+		return v / n;
+	}
+	return v / total;
+}
+
 int fx_session_next_question(fx_session *s, long *question, double *change)
 {
 	if (question)
@@ -474,7 +539,7 @@ int fx_session_next_question(fx_session *s, long *question, double *change)
 			if (cand[i])
 				*question = i;
 	} else if (ncand > 1) {
-		/* Each answer equally likely: a question's value is the mean change over its answers. */
+		/* A question's value is the change of ranking its answer is expected to make. */
 		top base;
 		double best = -1;
 		rc = fx_session_new(&t, s->kb);
@@ -488,16 +553,25 @@ int fx_session_next_question(fx_session *s, long *question, double *change)
 			const fx_question_def *qd = &prog->questions[i];
 			if (!cand[i])
 				continue;
-			double sum = 0;
-			for (uint32_t k = 0; k < qd->nanswers && !rc; k++) {
+			double dist[FX_NEXT_MAX_ANSWERS], prob[FX_NEXT_MAX_ANSWERS], psum = 0;
+			uint32_t na = qd->nanswers < FX_NEXT_MAX_ANSWERS ? qd->nanswers
+			                                                  : FX_NEXT_MAX_ANSWERS;
+			uint32_t nrest = 0;
+			for (uint32_t k = 0; k < na && !rc; k++) {
 				top alt;
 				rc = replay(t, s, i, qd->answers[k].value);
 				if (!rc)
 					rc = top_of(t, &alt, &names);
-				if (!rc)
-					sum += distance(&base, &alt);
+				if (!rc) {
+					dist[k] = distance(&base, &alt);
+					prob[k] = support_of(&base, &alt);
+					psum += prob[k];
+					nrest += prob[k] == 0;
+				}
 			}
-			double v = qd->nanswers ? sum / qd->nanswers : 0;
+			if (rc)
+				break;
+			double v = expected_change(dist, prob, na, psum, nrest);
 			if (!rc && v > best) {
 				best = v;
 				*question = i;

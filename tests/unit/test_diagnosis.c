@@ -128,11 +128,74 @@ static void test_next_question(void **state)
 	fx_session_free(s);
 }
 
+/* Two guesses, each with a question whose yes confirms it and whose no withdraws it: the
+ * question about the likelier guess comes first, though written second and though both change
+ * the ranking as much when answered. */
+static const char *guess_kb =
+	"templates:\n"
+	"  - {id: symptom, slots: {code: symbol}}\n"
+	"  - {id: sign, slots: {of: symbol}}\n"
+	"remedies:\n"
+	"  - {id: fix-rare, title: Rare, steps: [do it], cost: 1}\n"
+	"  - {id: fix-common, title: Common, steps: [do it], cost: 1}\n"
+	"questions:\n"
+	"  - id: rare\n"
+	"    ask: Rare?\n"
+	"    answers: {yes: [{sign: {of: rare}}], no: []}\n"
+	"  - id: common\n"
+	"    ask: Common?\n"
+	"    answers: {yes: [{sign: {of: common}}], no: []}\n"
+	"rules:\n"
+	"  - id: guess-rare\n"
+	"    when:\n"
+	"      - symptom: {code: failed}\n"
+	"      - not: {answer: {question: rare, value: no}}\n"
+	"      - not: {sign: {}}\n"
+	"    then:\n"
+	"      - conclude: {id: rare, certainty: 0.1}\n"
+	"      - recommend: {remedy: fix-rare, finding: rare}\n"
+	"      - ask: rare\n"
+	"  - id: guess-common\n"
+	"    when:\n"
+	"      - symptom: {code: failed}\n"
+	"      - not: {answer: {question: common, value: no}}\n"
+	"      - not: {sign: {}}\n"
+	"    then:\n"
+	"      - conclude: {id: common, certainty: 0.6}\n"
+	"      - recommend: {remedy: fix-common, finding: common}\n"
+	"      - ask: common\n"
+	"  - id: confirmed\n"
+	"    when: [{sign: {of: ?x}}]\n"
+	"    then:\n"
+	"      - conclude: {id: ?x, certainty: 0.95}\n";
+
+static void test_next_question_weighs_likelihood(void **state)
+{
+	(void)state;
+	fx_kb *kb = NULL;
+	assert_int_equal(fx_kb_load_buffer(&kb, "g.yaml", guess_kb, strlen(guess_kb), NULL), 0);
+	fx_session *s = NULL;
+	assert_int_equal(fx_session_new(&s, kb), 0);
+	assert_int_equal(fx_session_assert_text(s, "(symptom (code failed))", NULL), 0);
+	assert_int_equal(fx_session_run(s, 0, NULL), 0);
+	long q = -2;
+	assert_int_equal(fx_session_next_question(s, &q, NULL), 0);
+	assert_int_equal(q, fx_kb_question_find(kb, "common"));
+	/* Once common is ruled out, rare is the only question left. */
+	assert_int_equal(fx_session_answer(s, "common", "no", NULL), 0);
+	assert_int_equal(fx_session_run(s, 0, NULL), 0);
+	assert_int_equal(fx_session_next_question(s, &q, NULL), 0);
+	assert_int_equal(q, fx_kb_question_find(kb, "rare"));
+	fx_session_free(s);
+	fx_kb_free(kb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_combine_and_rank),
 		cmocka_unit_test(test_next_question),
+		cmocka_unit_test(test_next_question_weighs_likelihood),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
