@@ -501,7 +501,8 @@ static int cmd_paste_text(repl *r, const char *text)
 	if (!r->loading)
 		printf("<paste %u>: %zu new fact%s from the text.\n", r->npaste, nnew, plural(nnew));
 	if (nnew == 0 && !r->loading)
-		printf("fixit recognises no error message in it ('help' lists the commands).\n");
+		printf("fixit recognises no error message in it; 'consult' asks questions instead\n"
+		       "('help' lists the commands).\n");
 	conclude(r, NULL);
 	return 0;
 }
@@ -868,7 +869,14 @@ static int cmd_change(repl *r, const char *args)
 
 static int cmd_consult(repl *r, const char *args)
 {
+	int rc;
+
 	(void)args;
+	/* A consultation may start from nothing: the rules that ask the first questions (where does
+	 * the backup go?) need a run before anything is pasted. */
+	rc = fx_session_run(r->s, 0, NULL);
+	if (rc < 0 && rc != FX_EHALT)
+		say_session_error(r, rc);
 	r->consulting = 1;
 	ask_next(r);
 	if (r->pending < 0)

@@ -442,7 +442,8 @@ int repl_tty_loop(repl *r)
 	if (hist)
 		read_history(hist);
 
-	printf("fixit %s: paste an error message to diagnose it, or type 'help'.\n", fx_version());
+	printf("fixit %s: paste an error message to diagnose it, type 'consult' to be asked\n"
+	       "questions, or 'help'.\n", fx_version());
 	fflush(stdout);
 	rl_callback_handler_install(prompt(r), on_line);
 	/* The signals stay blocked except inside pselect, so that one arriving while a line is
