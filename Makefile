@@ -185,9 +185,13 @@ $(LIB_SO): $(ENGINE_OBJ) $(BUILD)/libfixit.map $(BUILD)/objects
 $(LIB_SO_LINK): $(LIB_SO)
 	ln -sf libfixit.so.0 $@
 
-$(BUILD)/builtin-kb.c: $(BUILTIN_KB_SRC) tools/embed-kb.sh
+# kb-image, a build-time helper, pre-parses the lean copy that `fixit diagnose` loads.
+$(BUILD)/kb-image: tools/gen/kb-image.c $(LIB_A)
+	$(CC) $(TEST_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB_A) $(LIBS_ENGINE)
+
+$(BUILD)/builtin-kb.c: $(BUILTIN_KB_SRC) tools/embed-kb.sh $(BUILD)/kb-image
 	@mkdir -p $(@D)
-	sh tools/embed-kb.sh $(BUILTIN_KB_DIR) $@
+	sh tools/embed-kb.sh $(BUILTIN_KB_DIR) $@ $(BUILD)/kb-image
 
 $(BUILTIN_KB_OBJ): $(BUILD)/builtin-kb.c tools/cli.h $(BUILD)/flags
 	@mkdir -p $(@D)

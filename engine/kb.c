@@ -35,6 +35,7 @@ static int build_matcher(fx_kb *kb, fx_reporter *rep)
 		pats[i].regex = prog->patterns[i].regex;
 		pats[i].len = prog->patterns[i].regex_len;
 		pats[i].flags = prog->patterns[i].flags;
+		pats[i].re = prog->patterns[i].re;
 	}
 	fx_buf err;
 	fx_buf_init(&err);

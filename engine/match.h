@@ -89,6 +89,19 @@ typedef void (*fx_match_warn_fn)(void *ud, size_t pattern, size_t offset, int co
 int fx_match_scan(const fx_matcher *m, fx_match_scratch *sc, const char *text, size_t len,
                   size_t max_per_pattern, fx_match_fn fn, fx_match_warn_fn warn, void *ud);
 
+/* Receives a line [start, end) of fx_match_lines' text (end at its LF or CR, or the end of the
+ * text). Return 0 to go on; anything else stops the scan and is returned (use a negative). */
+typedef int (*fx_match_line_fn)(void *ud, size_t start, size_t end);
+
+/* Reports, in order, each line of text[0, len) (lines end at LF or CR) that holds an
+ * occurrence of an atom, after one Vectorscan pass over the whole text: a line not reported
+ * has no match of any pattern when scanned on its own (fx_match_scan of that line alone).
+ * Returns 0, 1 when it cannot narrow the lines (a pattern without atoms, no prefilter yet in
+ * AUTO mode or none at all): every line, reported or not, may match; FX_EINVAL, or what fn
+ * returned to stop. Counts toward FX_MATCH_PREFILTER_AUTO's bytes like a scan. */
+int fx_match_lines(const fx_matcher *m, fx_match_scratch *sc, const char *text, size_t len,
+                   fx_match_line_fn fn, void *ud);
+
 /* For tests and benchmarks: how the prefilter serves this matcher right now. */
 typedef struct fx_match_stats {
 	int built;              /* 1 once the Vectorscan database exists */

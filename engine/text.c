@@ -515,6 +515,19 @@ int fx_text_assert(fx_session *s, const char *text, size_t len, const fx_origin 
 	return rc < 0 ? rc : 0;
 }
 
+int fx_text_scan_lines(fx_session *s, const char *text, size_t len, fx_line_fn fn, void *ud)
+{
+	if (!s || !fn || (!text && len))
+		return FX_EINVAL;
+	if (!s->kb->matcher)
+		return 0; /* no pattern: no line asserts anything */
+	fx_text_state *st;
+	int rc = state_get(s, &st);
+	if (rc)
+		return rc;
+	return fx_match_lines(s->kb->matcher, st->scratch, text ? text : "", len, fn, ud);
+}
+
 int fx_text_origin_get(const fx_session *s, uint64_t id, fx_text_origin *out)
 {
 	const origin_rec *r = s ? rec_find(s->text, id) : NULL;

@@ -647,6 +647,22 @@ typedef struct fx_text_origin {
 	size_t start, end;         /* byte span of the match within the text given */
 } fx_text_origin;
 
+/* --- Scanning a chunk of lines ------------------------------------------------------------------ */
+
+/* Receives a line [start, end) of the text given to fx_text_scan_lines (end: its LF or CR, or
+ * the end of the text). Return 0 to go on; anything else stops the scan and is returned. */
+typedef int (*fx_line_fn)(void *ud, size_t start, size_t end);
+
+/* For diagnosing a log line by line at speed: one pass of the kb's literal prefilter over
+ * text[0, len), many lines at once, reporting in order each line (lines end at LF or CR) on
+ * which some pattern may match. A line not reported asserts nothing when given alone to
+ * fx_text_assert, which can then be skipped for it. Returns 0; 1 when the lines cannot be told
+ * apart (a pattern with no literal to look for; the prefilter not built yet, which happens once
+ * the kb has scanned 64 KiB, or unavailable): every line may match, reported or not;
+ * FX_EINVAL (s or fn NULL, text NULL with len > 0), FX_ENOMEM, or fn's non-zero value. A kb
+ * without patterns reports no line and returns 0. */
+int fx_text_scan_lines(fx_session *s, const char *text, size_t len, fx_line_fn fn, void *ud);
+
 /* 1 and *out filled when the fact came from text, 0 when not (or no such fact). Strings are
  * borrowed until the session is reset or freed. */
 int fx_text_origin_get(const fx_session *s, uint64_t id, fx_text_origin *out);

@@ -596,6 +596,151 @@ static void test_generated_prefilter_on_off_identical(void **state)
 		fx_buf_dispose(&src[i]);
 }
 
+/* --- Lines that may match (fx_match_lines) ----------------------------------------------------- */
+
+struct lines {
+	size_t start[64], end[64];
+	size_t n;
+	int stop; /* returned by the callback when not 0 */
+};
+
+static int on_line(void *ud, size_t start, size_t end)
+{
+	struct lines *l = ud;
+	if (l->n < 64) {
+		l->start[l->n] = start;
+		l->end[l->n] = end;
+	}
+	l->n++;
+	return l->stop;
+}
+
+static int lines(const fx_matcher *m, const char *text, size_t len, struct lines *l)
+{
+	fx_match_scratch *sc = NULL;
+	int stop = l->stop;
+	memset(l, 0, sizeof *l);
+	l->stop = stop;
+	assert_int_equal(fx_match_scratch_new(&sc, m), 0);
+	int rc = fx_match_lines(m, sc, text, len, on_line, l);
+	fx_match_scratch_free(sc);
+	return rc;
+}
+
+static void test_lines_reported(void **state)
+{
+	(void)state;
+	fx_match_pattern p[2] = {{LIT("disk full"), 0, NULL},
+	                         {LIT("time(out|d out)"), FX_RE_CASELESS, NULL}};
+	fx_matcher *m = make(p, 2, FX_MATCH_PREFILTER_ALWAYS);
+	/* Lines end at LF, CR or CRLF: "disk\nfull" and "ti\rme" are split by a line end, so
+	 * no line holds an atom ("disk full", "time") but the three reported. */
+	const char t[] = "a disk\nfull b\r\nno disk full\rno\nTIMEOUT x\n\nti\rme\nend disk full";
+	struct lines l = {0};
+	assert_int_equal(lines(m, LIT(t), &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_memory_equal(t + l.start[0], "no disk full", 12);
+	assert_int_equal(l.end[0] - l.start[0], 12);
+	assert_memory_equal(t + l.start[1], "TIMEOUT x", 9);
+	assert_int_equal(l.end[1] - l.start[1], 9);
+	assert_memory_equal(t + l.start[2], "end disk full", 13);
+	assert_int_equal(l.end[2], sizeof t - 1);
+	/* The callback stops the scan. */
+	l.stop = -7;
+	assert_int_equal(lines(m, LIT(t), &l), -7);
+	assert_int_equal(l.n, 1);
+	fx_match_free(m);
+
+	/* A pattern without atoms, or no prefilter: the lines cannot be told apart. */
+	fx_match_pattern q[2] = {{LIT("disk full"), 0, NULL}, {LIT("\\d+"), 0, NULL}};
+	m = make(q, 2, FX_MATCH_PREFILTER_ALWAYS);
+	l.stop = 0;
+	assert_int_equal(lines(m, LIT(t), &l), 1);
+	assert_int_equal(l.n, 0);
+	fx_match_free(m);
+	m = make(p, 2, FX_MATCH_PREFILTER_NEVER);
+	assert_int_equal(lines(m, LIT(t), &l), 1);
+	fx_match_free(m);
+}
+
+struct starts {
+	size_t *starts, n; /* room for one a line of the text */
+};
+
+static int lines_into(void *ud, size_t start, size_t end)
+{
+	struct starts *g = ud;
+	(void)end;
+	g->starts[g->n++] = start;
+	return 0;
+}
+
+/* Over generated regexes and lines: every line on which a pattern matches, scanned on its own,
+ * is reported, and most lines are not. */
+static void test_lines_cover_every_match(void **state)
+{
+	(void)state;
+	fx_buf src[NGEN];
+	fx_match_pattern pats[NGEN];
+	for (size_t i = 0; i < NGEN; i++) {
+		fx_buf_init(&src[i]);
+		gen_pattern(&src[i], &pats[i].flags);
+		pats[i].regex = fx_buf_cstr(&src[i]);
+		pats[i].len = src[i].len;
+		pats[i].re = NULL;
+	}
+	/* Only the patterns with atoms: one without would make every line a candidate. */
+	fx_matcher *all = make(pats, NGEN, FX_MATCH_PREFILTER_NEVER);
+	fx_match_pattern with[NGEN];
+	size_t nwith = 0;
+	for (size_t i = 0; i < NGEN; i++) {
+		fx_match_atom_info ai;
+		if (fx_match_atom(all, i, 0, &ai) == 0)
+			with[nwith++] = pats[i];
+	}
+	fx_match_free(all);
+	assert_true(nwith > NGEN / 2);
+	fx_matcher *m = make(with, nwith, FX_MATCH_PREFILTER_ALWAYS);
+
+	fx_buf text;
+	fx_buf_init(&text);
+	for (size_t i = 0; i < NLINES; i++) {
+		gen_line(&text);
+		fx_buf_putc(&text, i % 7 == 3 ? '\r' : '\n');
+	}
+	size_t *rep = calloc(NLINES + 1, sizeof *rep), nrep = 0;
+	assert_non_null(rep);
+	struct starts got = {rep, 0};
+	fx_match_scratch *sc = NULL;
+	assert_int_equal(fx_match_scratch_new(&sc, m), 0);
+	assert_int_equal(fx_match_lines(m, sc, text.data, text.len, lines_into, &got), 0);
+	nrep = got.n;
+	size_t matching = 0, start = 0, k = 0;
+	for (size_t i = 0; i < text.len; i++) {
+		if (text.data[i] != '\n' && text.data[i] != '\r')
+			continue;
+		struct collect c;
+		assert_int_equal(scan(m, text.data + start, i - start, 0, &c), 0);
+		while (k < nrep && rep[k] < start)
+			k++;
+		if (c.n) {
+			matching++;
+			assert_true(k < nrep && rep[k] == start);
+		}
+		fx_buf_dispose(&c.out);
+		start = i + 1;
+	}
+	assert_true(matching > 50);
+	assert_true(nrep >= matching);
+	assert_true(nrep < NLINES);
+	fx_match_scratch_free(sc);
+	fx_match_free(m);
+	free(rep);
+	fx_buf_dispose(&text);
+	for (size_t i = 0; i < NGEN; i++)
+		fx_buf_dispose(&src[i]);
+}
+
 /* A big text where atoms are frequent: classes overflow the first pass, are recorded again by
  * a second, or are too frequent to be used at all; the results stay those of PCRE2 alone. */
 static void test_frequent_atoms(void **state)
@@ -854,6 +999,8 @@ int main(void)
 		cmocka_unit_test(test_frequent_atoms),
 		cmocka_unit_test(test_auto_builds_after_threshold),
 		cmocka_unit_test(test_threads_share_a_matcher),
+		cmocka_unit_test(test_lines_reported),
+		cmocka_unit_test(test_lines_cover_every_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fixit.h"
+#include "buf.h"
 
 /* --- Helpers ---------------------------------------------------------------------------------- */
 
@@ -597,6 +598,81 @@ static void test_kb_without_patterns(void **state)
 	fx_kb_free(kb);
 }
 
+/* fx_text_scan_lines: one prefilter pass over many lines names those a pattern may match. */
+struct line_list {
+	size_t start[16], end[16];
+	size_t n;
+};
+
+static int on_line(void *ud, size_t start, size_t end)
+{
+	struct line_list *l = ud;
+	if (l->n < 16) {
+		l->start[l->n] = start;
+		l->end[l->n] = end;
+	}
+	l->n++;
+	return 0;
+}
+
+static void test_scan_lines(void **state)
+{
+	(void)state;
+	fx_kb *kb = load("templates:\n  - id: t\n    slots: {a: symbol}\n"
+	                 "patterns:\n  - id: p\n    regex: 'not enough (?:iCloud )?storage'\n"
+	                 "    flags: i\n    asserts: {t: {a: x}}\n");
+	fx_session *s = NULL;
+	assert_int_equal(fx_session_new(&s, kb), 0);
+	/* Over 64 KiB, so that the prefilter is built by this scan. */
+	fx_buf text;
+	fx_buf_init(&text);
+	size_t want[3], nwant = 0;
+	for (int i = 0; i < 2000; i++) {
+		if (i == 3 || i == 1000 || i == 1999) {
+			want[nwant++] = text.len;
+			fx_buf_printf(&text, "line %d: NOT ENOUGH storage\n", i);
+		} else {
+			fx_buf_printf(&text, "line %d: enough said, storage fine, nothing to see here\n", i);
+		}
+	}
+	assert_true(text.len > 65536);
+	struct line_list l = {{0}, {0}, 0};
+	assert_int_equal(fx_text_scan_lines(s, text.data, text.len, on_line, &l), 0);
+	assert_int_equal(l.n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(l.start[i], want[i]);
+		assert_int_equal(text.data[l.end[i]], '\n');
+	}
+	/* A line not reported asserts nothing; a reported one does. */
+	size_t n = 9;
+	assert_int_equal(fx_text_assert(s, text.data, l.start[0] - 1, NULL, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(fx_text_assert(s, text.data + l.start[0], l.end[0] - l.start[0], NULL, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(fx_text_scan_lines(s, text.data, text.len, NULL, &l), FX_EINVAL);
+	assert_int_equal(fx_text_scan_lines(NULL, text.data, text.len, on_line, &l), FX_EINVAL);
+	fx_session_free(s);
+	fx_kb_free(kb);
+
+	/* A pattern with nothing literal to look for: every line may match. */
+	kb = load(kb_text);
+	assert_int_equal(fx_session_new(&s, kb), 0);
+	l.n = 0;
+	assert_int_equal(fx_text_scan_lines(s, text.data, text.len, on_line, &l), 1);
+	assert_int_equal(l.n, 0);
+	fx_session_free(s);
+	fx_kb_free(kb);
+
+	/* No patterns: no line asserts anything. */
+	kb = load("templates:\n  - id: t\n    slots: {a: symbol}\n");
+	assert_int_equal(fx_session_new(&s, kb), 0);
+	assert_int_equal(fx_text_scan_lines(s, text.data, text.len, on_line, &l), 0);
+	assert_int_equal(l.n, 0);
+	fx_session_free(s);
+	fx_kb_free(kb);
+	fx_buf_dispose(&text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -610,6 +686,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_reset_clears, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_reader_to_facts, setup, teardown),
 	        cmocka_unit_test(test_kb_without_patterns),
+	        cmocka_unit_test(test_scan_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
