@@ -17,9 +17,8 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_explain.h"
 
-/* The cost of a remedy the knowledge base does not describe: the middle of the 1..10 scale. */
-#define DEFAULT_COST 5
 #define READ_CHUNK ((size_t)1 << 16)
 /* A quoted match shows this many bytes of its line on either side, and a longer match only its
  * first and last MATCH_SHOWN / 2 bytes: a case may be one 1 MiB line. */
@@ -49,12 +48,12 @@ typedef struct text {
 /* One `finding` fact. */
 typedef struct finding_fact {
 	text id, rule;
-	double cf; /* its certainty, clamped to 0..1 */
+	uint64_t fact;      /* its id in the session */
 } finding_fact;
 
-/* One cause: the finding facts of one id, combined. */
+/* One cause of the library's diagnosis (fx_diagnosis: the only ranking, docs/certainty.md). */
 typedef struct finding {
-	text id;
+	text id;            /* the bytes of the facts' id slot */
 	double cf;          /* MYCIN's combination of the facts' certainties */
 	size_t first, n;    /* its facts: ff[first .. first + n), sorted by rule */
 } finding;
@@ -62,10 +61,10 @@ typedef struct finding {
 /* One `recommend` fact. */
 typedef struct recommend_fact {
 	text remedy, finding; /* finding.len == 0 when the fact names none (nil) */
-	double cf;            /* certainty of the finding it names (1 for none) */
+	uint64_t fact;        /* its id in the session */
 } recommend_fact;
 
-/* One remedy to show: the recommend facts of one remedy id. */
+/* One remedy of the library's ranking, not tried. */
 typedef struct remedy {
 	text id;
 	long index;           /* in the knowledge base, or -1 when it does not describe it */
@@ -97,6 +96,18 @@ typedef struct sbuf {
 typedef struct progress progress;
 typedef struct pool pool;
 
+/* --lines on one thread: the lines of a chunk on which a pattern may match, found by one
+ * prefilter pass over the chunk (fx_text_scan_lines). A case that is one of the chunk's whole
+ * lines and not among them matches nothing, and is reported without being scanned. */
+typedef struct line_filter {
+	int on;                  /* the chunk was scanned: the rest is valid */
+	uint64_t lo, hi;         /* input offsets of the chunk's whole lines, [lo, hi) */
+	uint64_t *spans;         /* the lines that may match: input offsets of start, end, start... */
+	size_t n, cap, next;     /* n lines (2n offsets); lines next.. are ahead of the cases */
+	uint64_t base;           /* input offset of the chunk's first byte */
+	int oom;                 /* a start could not be kept: the chunk is not filtered */
+} line_filter;
+
 typedef struct diag_ctx {
 	FILE *out;               /* where cases are printed: stdout, or a batch's buffer */
 	FILE *err;               /* where warnings go: stderr, or a batch's buffer */
@@ -107,6 +118,8 @@ typedef struct diag_ctx {
 	fx_kb *kb;
 	fx_session *s;
 	int json;
+	int explain;             /* --explain: each finding's and remedy's derivation */
+	int dot;                 /* --dot: a DOT digraph a case instead of the report */
 	int color;               /* bold and colour on stdout */
 	uint64_t limit;          /* firing limit per case (0: the session's default) */
 	long t_finding, t_recommend;
@@ -120,6 +133,7 @@ typedef struct diag_ctx {
 	int dirty;               /* working memory may differ from the initial facts: reset first */
 	int quiet;               /* running the rules on the initial facts alone concludes nothing */
 	int json_oom;            /* building the current case's object ran out of memory */
+	line_filter lf;          /* --lines: which lines of the chunk being read may match */
 
 	/* Per-case lists, emptied for each case; their memory is kept for the next. */
 	finding_fact *ff;
@@ -335,16 +349,6 @@ static void put_text(diag_ctx *c, text t)
 	put_text_to(c, c->out, t);
 }
 
-/* A NUL-terminated copy of t in c->tmp, or NULL when t holds a NUL (no id can) or on OOM. */
-static const char *zcopy(diag_ctx *c, text t)
-{
-	if (memchr(t.p, '\0', t.len))
-		return NULL;
-	sb_clear(&c->tmp);
-	sb_add(&c->tmp, t.p, t.len);
-	return c->tmp.oom ? NULL : c->tmp.p ? c->tmp.p : "";
-}
-
 static const char *sgr(const diag_ctx *c, const char *seq)
 {
 	return c->color ? seq : "";
@@ -475,155 +479,96 @@ static text slot_text(const fx_session *s, uint64_t id, size_t slot)
 	return t;
 }
 
-static double slot_certainty(const fx_session *s, uint64_t id, size_t slot)
-{
-	fx_value v;
-	double d = 0;
-
-	if (fx_session_fact_slot(s, id, slot, &v) == 0) {
-		if (v.type == FX_FLOAT)
-			d = v.u.f;
-		else if (v.type == FX_INTEGER)
-			d = (double)v.u.i;
-	}
-	/* MYCIN's rule below is for certainties in 0..1; a computed one may stray (or be NaN). */
-	if (!(d > 0))
-		return 0;
-	return d > 1 ? 1 : d;
-}
-
 static int ff_cmp(const void *a, const void *b)
 {
 	const finding_fact *x = a, *y = b;
-	int r = text_cmp(x->id, y->id);
+	int r = text_cmp(x->rule, y->rule);
 
-	return r ? r : text_cmp(x->rule, y->rule);
+	return r ? r : x->fact < y->fact ? -1 : x->fact > y->fact;
 }
 
 static int rf_cmp(const void *a, const void *b)
 {
 	const recommend_fact *x = a, *y = b;
-	int r = text_cmp(x->remedy, y->remedy);
+	int r = text_cmp(x->finding, y->finding);
 
-	return r ? r : text_cmp(x->finding, y->finding);
+	return r ? r : x->fact < y->fact ? -1 : x->fact > y->fact;
 }
 
-/* Findings best first: higher certainty, then id. */
-static int finding_rank(const void *a, const void *b)
-{
-	const finding *x = a, *y = b;
-
-	if (x->cf != y->cf)
-		return x->cf > y->cf ? -1 : 1;
-	return text_cmp(x->id, y->id);
-}
-
-static int remedy_rank(const void *a, const void *b)
-{
-	const remedy *x = a, *y = b;
-
-	if (x->score != y->score)
-		return x->score > y->score ? -1 : 1;
-	return text_cmp(x->id, y->id);
-}
-
-/* Certainty of the finding named t, from the findings still sorted by id. */
-static double finding_cf(const diag_ctx *c, text t)
-{
-	size_t lo = 0, hi = c->nfi;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int r = text_cmp(c->fi[mid].id, t);
-		if (r == 0)
-			return c->fi[mid].cf;
-		if (r < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return 0;
-}
-
-/* The findings (combined per id) and the remedies (ranked) left in working memory. */
+/* The findings and the remedies not tried, as the library ranks them (fx_diagnosis, shared
+ * with the REPL and `fixit test`), with each one's facts for the rules it names and for
+ * --explain. Ids are read from the facts' slots, so captured bytes come out as they are. */
 static int collect_results(diag_ctx *c)
 {
-	uint64_t id = 0;
-	size_t i, j;
+	fx_diagnosis *d = NULL;
+	size_t i, j, n;
+	int rc;
 
 	c->nff = c->nfi = c->nrf = c->nre = 0;
-	while (fx_session_fact_next(c->s, id, &id)) {
-		long t = fx_session_fact_template(c->s, id);
-		if (t >= 0 && t == c->t_finding) {
-			if (grow(&c->ff, &c->cff, c->nff, sizeof *c->ff) < 0)
-				return FX_ENOMEM;
-			c->ff[c->nff].id = slot_text(c->s, id, c->f_id);
-			c->ff[c->nff].rule = slot_text(c->s, id, c->f_rule);
-			c->ff[c->nff].cf = slot_certainty(c->s, id, c->f_cf);
-			c->nff++;
-		} else if (t >= 0 && t == c->t_recommend) {
-			recommend_fact *r;
-			if (grow(&c->rf, &c->crf, c->nrf, sizeof *c->rf) < 0)
-				return FX_ENOMEM;
-			r = &c->rf[c->nrf++];
-			r->remedy = slot_text(c->s, id, c->r_remedy);
-			r->finding = slot_text(c->s, id, c->r_finding);
-			if (text_eq(r->finding, cstr("nil")))
-				r->finding.len = 0;
-		}
-	}
-
-	/* Findings: equal ids are independent evidence, combined as MYCIN does for positive
-	 * certainties, a + b - ab, which does not depend on the order. */
-	if (c->nff)
-		qsort(c->ff, c->nff, sizeof *c->ff, ff_cmp);
-	for (i = 0; i < c->nff; i = j) {
-		finding *f;
-		double cf = 0;
-		for (j = i; j < c->nff && text_eq(c->ff[j].id, c->ff[i].id); j++)
-			cf = cf + c->ff[j].cf - cf * c->ff[j].cf;
+	rc = fx_diagnosis_new(&d, c->s);
+	if (rc < 0)
+		return rc;
+	n = fx_diagnosis_finding_count(d);
+	for (i = 0; i < n; i++) {
+		fx_finding f;
+		finding *x;
+		if (fx_diagnosis_finding(d, i, &f) < 0 || f.nfacts == 0)
+			continue;
 		if (grow(&c->fi, &c->cfi, c->nfi, sizeof *c->fi) < 0)
-			return FX_ENOMEM;
-		f = &c->fi[c->nfi++];
-		f->id = c->ff[i].id;
-		f->cf = cf;
-		f->first = i;
-		f->n = j - i;
+			goto nomem;
+		x = &c->fi[c->nfi++];
+		x->cf = f.certainty;
+		x->first = c->nff;
+		x->n = f.nfacts;
+		for (j = 0; j < f.nfacts; j++) {
+			finding_fact *ff;
+			if (grow(&c->ff, &c->cff, c->nff, sizeof *c->ff) < 0)
+				goto nomem;
+			ff = &c->ff[c->nff++];
+			ff->fact = f.facts[j];
+			ff->id = slot_text(c->s, f.facts[j], c->f_id);
+			ff->rule = slot_text(c->s, f.facts[j], c->f_rule);
+		}
+		x->id = c->ff[x->first].id;
+		qsort(c->ff + x->first, x->n, sizeof *c->ff, ff_cmp);
 	}
-
-	/* Remedies: a recommendation is as sure as the finding it names (1 when it names none,
-	 * 0 when that finding was not concluded); a remedy takes its best recommendation. */
-	for (i = 0; i < c->nrf; i++)
-		c->rf[i].cf = c->rf[i].finding.len ? finding_cf(c, c->rf[i].finding) : 1.0;
-	if (c->nrf)
-		qsort(c->rf, c->nrf, sizeof *c->rf, rf_cmp);
-	for (i = 0; i < c->nrf; i = j) {
+	n = fx_diagnosis_remedy_count(d);
+	for (i = 0; i < n; i++) {
+		fx_ranked_remedy m;
 		remedy *r;
-		const char *z;
+		if (fx_diagnosis_remedy(d, i, &m) < 0 || m.nfacts == 0)
+			continue;
 		if (grow(&c->re, &c->cre, c->nre, sizeof *c->re) < 0)
-			return FX_ENOMEM;
+			goto nomem;
 		r = &c->re[c->nre++];
 		memset(r, 0, sizeof *r);
-		r->id = c->rf[i].remedy;
-		r->cf = 0;
-		for (j = i; j < c->nrf && text_eq(c->rf[j].remedy, r->id); j++)
-			if (c->rf[j].cf > r->cf)
-				r->cf = c->rf[j].cf;
-		r->first = i;
-		r->n = j - i;
-		z = zcopy(c, r->id);
-		r->index = z ? fx_kb_remedy_find(c->kb, z) : -1;
+		r->index = m.index;
 		if (r->index >= 0 && fx_kb_remedy_get(c->kb, (size_t)r->index, &r->info) != 0)
 			r->index = -1;
-		r->cost = r->index >= 0 && r->info.cost > 0 ? r->info.cost : DEFAULT_COST;
-		r->score = r->cf / r->cost;
+		r->cost = m.cost;
+		r->cf = m.certainty;
+		r->score = m.score;
+		r->first = c->nrf;
+		r->n = m.nfacts;
+		for (j = 0; j < m.nfacts; j++) {
+			recommend_fact *rf;
+			if (grow(&c->rf, &c->crf, c->nrf, sizeof *c->rf) < 0)
+				goto nomem;
+			rf = &c->rf[c->nrf++];
+			rf->fact = m.facts[j];
+			rf->remedy = slot_text(c->s, m.facts[j], c->r_remedy);
+			rf->finding = slot_text(c->s, m.facts[j], c->r_finding);
+			if (text_eq(rf->finding, cstr("nil")))
+				rf->finding.len = 0;
+		}
+		r->id = c->rf[r->first].remedy;
+		qsort(c->rf + r->first, r->n, sizeof *c->rf, rf_cmp);
 	}
-
-	if (c->nfi)
-		qsort(c->fi, c->nfi, sizeof *c->fi, finding_rank);
-	if (c->nre)
-		qsort(c->re, c->nre, sizeof *c->re, remedy_rank);
+	fx_diagnosis_free(d);
 	return 0;
+nomem:
+	fx_diagnosis_free(d);
+	return FX_ENOMEM;
 }
 
 /* --- Human output ------------------------------------------------------------------------------- */
@@ -714,6 +659,96 @@ static char *put_str(char *p, const char *s)
 	return p + n;
 }
 
+/* --- Explanations (--explain, --dot) ------------------------------------------------------------ */
+
+/* The session holds the facts of the case being diagnosed only: every match points into it. */
+static const char *case_text(void *ud, const fx_text_origin *o, size_t *len)
+{
+	const diag_ctx *c = ud;
+
+	(void)o;
+	if (!c->cur)
+		return NULL;
+	*len = c->cur->len;
+	return c->cur->text;
+}
+
+static void explainer(diag_ctx *c, cli_explain *e)
+{
+	cli_explain_init(e, c->kb, c->s, c->out);
+	e->color = c->color;
+	e->lines = 1;
+	e->text = case_text;
+	e->text_ud = c;
+}
+
+/* Each finding's and remedy's facts with their derivations; a fact met twice in the case is
+ * shown once. */
+static void print_explain_human(diag_ctx *c)
+{
+	cli_explain e;
+	size_t i, j;
+
+	explainer(c, &e);
+	fputs("  explanation:\n", c->out);
+	for (i = 0; i < c->nfi; i++) {
+		const finding *f = &c->fi[i];
+		fputs("    finding ", c->out);
+		put_text(c, f->id);
+		fputs(":\n", c->out);
+		for (j = 0; j < f->n; j++)
+			cli_explain_fact(&e, c->ff[f->first + j].fact, 3);
+	}
+	for (i = 0; i < c->nre; i++) {
+		const remedy *r = &c->re[i];
+		fprintf(c->out, "    remedy %zu, ", i + 1);
+		put_text(c, r->id);
+		fputs(":\n", c->out);
+		for (j = 0; j < r->n; j++)
+			cli_explain_fact(&e, c->rf[r->first + j].fact, 3);
+	}
+	cli_explain_dispose(&e);
+}
+
+/* --dot: the case as one digraph; its errors, if any, as comments before it. */
+static void print_case_dot(diag_ctx *c, const fx_case *cs)
+{
+	cli_explain e;
+	fx_diagnosis *d = NULL;
+	size_t i;
+	char *title;
+	int rc;
+
+	if (cs->truncated)
+		fprintf(c->out, "// note: the case is truncated: %" PRIu64 " bytes after the first %zu were "
+		        "left out\n", cs->dropped, cs->len);
+	for (i = 0; i < c->nerrs; i++) {
+		fputs("// error: ", c->out);
+		put_text(c, cstr(c->errs[i].message ? c->errs[i].message : "out of memory"));
+		fputc('\n', c->out);
+	}
+	sb_clear(&c->tmp);
+	sb_add(&c->tmp, "case ", 5);
+	sb_u64(&c->tmp, cs->index);
+	sb_add(&c->tmp, " (", 2);
+	sb_adds(&c->tmp, c->input ? c->input : "");
+	sb_addc(&c->tmp, ':');
+	sb_u64(&c->tmp, cs->line);
+	sb_add(&c->tmp, ")", 2); /* with the NUL */
+	title = c->tmp.oom ? NULL : dup_text(c->tmp.p);
+	rc = title ? fx_diagnosis_new(&d, c->s) : FX_ENOMEM;
+	explainer(c, &e);
+	if (rc == 0)
+		rc = cli_explain_dot(&e, d, title);
+	if (rc < 0) {
+		fprintf(c->out, "// error: %s\n", fx_strerror(rc));
+		c->error = 1;
+	}
+	cli_explain_dispose(&e);
+	fx_diagnosis_free(d);
+	free(title);
+}
+
 /* The report of a case with nothing in it, by far the commonest in a log, in one write and
  * without the general path's many small appends: the same bytes print_case_human writes for
  * it. 0 when the case has more to show (or the input's name is long): print it in full. */
@@ -722,7 +757,7 @@ static int print_nothing_human(diag_ctx *c, const fx_case *cs)
 	char buf[640], *p = buf;
 
 	if (c->nerrs || c->nfi || c->nre || c->nma || cs->truncated || c->in_esc.oom ||
-	    c->in_esc.len > 512)
+	    c->in_esc.len > 512 || c->dot)
 		return 0;
 	if (c->ncases > 1)
 		*p++ = '\n';
@@ -747,6 +782,10 @@ static void print_case_human(diag_ctx *c, const fx_case *cs)
 {
 	size_t i, j;
 
+	if (c->dot) {
+		print_case_dot(c, cs);
+		return;
+	}
 	/* The header in one write: it is all a case with no diagnosis prints but one line. */
 	sb_clear(&c->tmp);
 	if (c->ncases > 1)
@@ -844,6 +883,8 @@ static void print_case_human(diag_ctx *c, const fx_case *cs)
 			       c->marks.oom ? "" : c->marks.p);
 		}
 	}
+	if (c->explain && (c->nfi || c->nre))
+		print_explain_human(c);
 }
 
 /* --- JSON output ---------------------------------------------------------------------------------- */
@@ -918,6 +959,7 @@ static void print_case_json(diag_ctx *c, const fx_case *cs, int diagnosed)
 	size_t i, j;
 	uint64_t line = cs->line;
 	size_t pos = 0;
+	cli_explain ex;
 
 	if (!diagnosed && c->nerrs == 0 && c->nma == 0 && c->in_json.len && !c->in_json.oom) {
 		/* Nothing to say but the case's numbers: the line jansson would write, without
@@ -939,6 +981,7 @@ static void print_case_json(diag_ctx *c, const fx_case *cs, int diagnosed)
 			return;
 		}
 	}
+	explainer(c, &ex);
 	o = jobject(c);
 	if (!o)
 		goto done;
@@ -964,6 +1007,12 @@ static void print_case_json(diag_ctx *c, const fx_case *cs, int diagnosed)
 			if (j == 0 || !text_eq(ff->rule, c->ff[f->first + j - 1].rule))
 				jpush(c, y, jtext(c, ff->rule));
 		}
+		if (c->explain) {
+			jset(c, x, "explanation", y = jarray(c));
+			cli_explain_forget(&ex);
+			for (j = 0; y && j < f->n; j++)
+				jpush(c, y, (json_t *)cli_explain_fact_json(&ex, c->ff[f->first + j].fact));
+		}
 	}
 
 	jset(c, o, "remedies", a = jarray(c));
@@ -988,6 +1037,12 @@ static void print_case_json(diag_ctx *c, const fx_case *cs, int diagnosed)
 			if (rf->finding.len &&
 			    (j == 0 || !text_eq(rf->finding, c->rf[r->first + j - 1].finding)))
 				jpush(c, y, jtext(c, rf->finding));
+		}
+		if (c->explain) {
+			jset(c, x, "explanation", y = jarray(c));
+			cli_explain_forget(&ex);
+			for (j = 0; y && j < r->n; j++)
+				jpush(c, y, (json_t *)cli_explain_fact_json(&ex, c->rf[r->first + j].fact));
 		}
 	}
 
@@ -1029,6 +1084,7 @@ done:
 	}
 	fputc('\n', c->out);
 	json_decref(o);
+	cli_explain_dispose(&ex);
 }
 
 /* --- The progress bar ------------------------------------------------------------------------------ */
@@ -1172,6 +1228,13 @@ static int on_case(void *ud, const fx_case *cs)
 			goto report;
 		}
 		c->dirty = 0;
+	}
+	if (c->lf.on && c->quiet && !cs->truncated && cs->offset >= c->lf.lo && cs->offset < c->lf.hi) {
+		const uint64_t *sp = c->lf.spans;
+		while (c->lf.next < c->lf.n && sp[2 * c->lf.next + 1] < cs->offset)
+			c->lf.next++;
+		if (c->lf.next == c->lf.n || sp[2 * c->lf.next] > cs->offset)
+			goto report; /* as fx_text_assert asserting nothing, without the scan */
 	}
 	memset(&origin, 0, sizeof origin);
 	origin.input = c->input;
@@ -1616,6 +1679,8 @@ static int pool_new(diag_ctx *c, size_t n)
 		diag_ctx *w = &p->workers[i];
 		w->kb = c->kb;
 		w->json = c->json;
+		w->explain = c->explain;
+		w->dot = c->dot;
 		w->color = c->color;
 		w->limit = c->limit;
 		w->t_finding = c->t_finding;
@@ -1657,11 +1722,53 @@ static int input_ready(int fd)
 
 /* One input ("-": standard input) through a fresh reader. read(2) rather than stdio, so that
  * a paste on a terminal is answered at its blank line, not when a buffer fills. */
+static int on_line(void *ud, size_t start, size_t end)
+{
+	line_filter *lf = ud;
+
+	if (2 * lf->n + 1 >= lf->cap &&
+	    grow(&lf->spans, &lf->cap, 2 * lf->n + 1, sizeof *lf->spans) < 0) {
+		lf->oom = 1;
+		return 1;
+	}
+	lf->spans[2 * lf->n] = lf->base + start;
+	lf->spans[2 * lf->n + 1] = lf->base + end;
+	lf->n++;
+	return 0;
+}
+
+/* --lines: finds the lines of buf[0, n) (at input offset `at`) on which a pattern may match.
+ * Only the chunk's whole lines are judged: the first line may have begun in the previous
+ * chunk and the last may go on in the next, so those two are always scanned. */
+static void filter_lines(diag_ctx *c, const char *buf, size_t n, uint64_t at)
+{
+	line_filter *lf = &c->lf;
+	size_t lo = 0, hi = n;
+
+	lf->on = 0;
+	while (lo < n && buf[lo] != '\n' && buf[lo] != '\r')
+		lo++;
+	while (hi > lo && buf[hi - 1] != '\n' && buf[hi - 1] != '\r')
+		hi--;
+	if (lo == n || hi <= lo + 1)
+		return;
+	lo++;
+	lf->n = lf->next = 0;
+	lf->base = at + lo;
+	lf->oom = 0;
+	if (fx_text_scan_lines(c->s, buf + lo, hi - lo, on_line, lf) != 0 || lf->oom)
+		return;
+	lf->lo = at + lo;
+	lf->hi = at + hi;
+	lf->on = 1;
+}
+
 static void diagnose_input(diag_ctx *c, const char *path, fx_read_mode mode, char *buf)
 {
 	int fd, rc = 0, is_stdin = strcmp(path, "-") == 0;
 	fx_reader *r = NULL;
 	ssize_t n;
+	uint64_t offset = 0;
 
 	fx_case_fn fn = c->pool ? on_case_queue : on_case;
 
@@ -1701,6 +1808,9 @@ static void diagnose_input(diag_ctx *c, const char *path, fx_read_mode mode, cha
 		}
 		if (n == 0)
 			break;
+		if (mode == FX_READ_LINES && !c->pool && c->quiet)
+			filter_lines(c, buf, (size_t)n, offset);
+		offset += (uint64_t)n;
 		rc = fx_reader_feed(r, buf, (size_t)n, fn, c);
 		if (rc < 0)
 			break;
@@ -1719,24 +1829,50 @@ static void diagnose_input(diag_ctx *c, const char *path, fx_read_mode mode, cha
 	}
 done:
 	fx_reader_free(r);
+	free(c->lf.spans);
+	memset(&c->lf, 0, sizeof c->lf);
 	if (!is_stdin)
 		close(fd);
 }
 
 /* --- The knowledge base ----------------------------------------------------------------------------- */
 
-/* ======== The built-in knowledge base ========
- * The knowledge base shipped with fixit (rules/iphone-backup/) is to be embedded in the binary
- * and loaded here (fx_kb_load_buffer) when neither --rules nor FIXIT_RULES names one. It does
- * not exist yet: until it does, this reports that there is none (FX_ENOTFOUND). */
-/* The knowledge base compiled into the binary (rules/iphone-backup/ at build time). */
+/* The knowledge base compiled into the binary (rules/iphone-backup/ at build time), in its
+ * lean form: tools/embed-kb.sh blanks the comments, docs, examples and near-misses diagnosing
+ * never reads (keeping every other line where it was, so explanations cite the real file:line)
+ * and leaves the test cases out. `fixit test`, `check` and the REPL load the full form. */
+extern const char *const cli_builtin_kb_lean_texts[];
+extern const size_t cli_builtin_kb_lean_lens[];
+
 static int builtin_kb(fx_kb **out, const fx_load_opts *lo)
 {
+	const char **names, **texts;
+	size_t *lens, i, n = 0;
+	int rc;
+
 	*out = NULL;
 	if (cli_builtin_kb_count == 0)
 		return FX_ENOTFOUND;
-	return fx_kb_load_buffers(out, cli_builtin_kb_names, cli_builtin_kb_texts, cli_builtin_kb_lens,
-	                          cli_builtin_kb_count, lo);
+	names = malloc(cli_builtin_kb_count * sizeof *names);
+	texts = malloc(cli_builtin_kb_count * sizeof *texts);
+	lens = malloc(cli_builtin_kb_count * sizeof *lens);
+	if (!names || !texts || !lens) {
+		rc = FX_ENOMEM;
+		goto done;
+	}
+	for (i = 0; i < cli_builtin_kb_count; i++) {
+		if (!cli_builtin_kb_lean_texts[i])
+			continue;
+		names[n] = cli_builtin_kb_names[i];
+		texts[n] = cli_builtin_kb_lean_texts[i];
+		lens[n++] = cli_builtin_kb_lean_lens[i];
+	}
+	rc = fx_kb_load_buffers(out, names, texts, lens, n, lo);
+done:
+	free(names);
+	free(texts);
+	free(lens);
+	return rc;
 }
 
 typedef struct load_count {
@@ -1917,6 +2053,12 @@ int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
 		case 'j':
 			c.json = 1;
 			break;
+		case 'e':
+			c.explain = 1;
+			break;
+		case 'd':
+			c.dot = 1;
+			break;
 		case 'n':
 			if (cli_parse_u64(cmd->name, "limit", a.value, &c.limit) < 0) {
 				status = CLI_EXIT_USAGE;
@@ -1932,6 +2074,11 @@ int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
 		default:
 			break;
 		}
+	}
+	if (c.dot && c.json) {
+		cli_usage_error(cmd->name, "options '--dot' and '--json' exclude each other");
+		status = CLI_EXIT_USAGE;
+		goto done;
 	}
 	if (nrules == 0) {
 		nrules = env_rules(&env_copy, &env_paths);
@@ -1954,7 +2101,7 @@ int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
 	}
 	fx_session_set_warn(c.s, on_warn, &c);
 	probe_quiet(&c);
-	c.color = !c.json && stdout_color();
+	c.color = !c.json && !c.dot && stdout_color();
 	pg.allowed = isatty(STDERR_FILENO) && !c.tty;
 	c.pg = &pg;
 	if (jobs == 0) {

@@ -33,6 +33,9 @@ static const cli_opt diagnose_opts[] = {
 	 "stop a case's run after N firings (0: the default, 10000000)"},
 	{'J', 'j', "jobs", CLI_ARG_REQUIRED, "N",
 	 "diagnose on N threads, output unchanged (default 1; 0: one a core)"},
+	{'e', 'e', "explain", CLI_ARG_NONE, NULL,
+	 "show how each finding and remedy was derived, down to the matched text"},
+	{'d', 0, "dot", CLI_ARG_NONE, NULL, "print each case's derivation as a Graphviz DOT digraph"},
 	CLI_OPT_HELP,
 	CLI_OPT_END
 };
@@ -107,6 +110,13 @@ static const cli_command commands[] = {
 	 "show per case the findings with their certainty, the remedies best first\n"
 	 "(certainty / cost) with their steps, and the text that matched, or 'no\n"
 	 "diagnosis'. --json prints one JSON object a case instead.\n"
+	 "\n"
+	 "--explain adds, after each case, the derivation of each finding and remedy: the\n"
+	 "rules (with file:line and their because:), the facts they matched, and the text\n"
+	 "each fact came from, quoted with the match marked (with --json: an\n"
+	 "\"explanation\" in each finding and remedy object). --dot prints instead one\n"
+	 "Graphviz digraph a case: text spans -> facts -> rules -> findings -> remedies\n"
+	 "(fixit diagnose --dot FILE | dot -Tsvg > graph.svg).\n"
 	 "\n"
 	 "The knowledge base comes from --rules, else from FIXIT_RULES (paths separated\n"
 	 "by ':'), else the built-in one.\n"

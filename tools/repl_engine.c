@@ -6,12 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_explain.h"
 #include "repl.h"
-
-/* A derivation deeper than this is cut (rules feeding rules rarely go past 5). */
-#define HOW_MAX_DEPTH 12
-/* Bytes of a pasted line shown on either side of a match. */
-#define HOW_CONTEXT 60
 
 /* --- Questions ---------------------------------------------------------------------------------- */
 
@@ -138,212 +134,47 @@ done:
 	return rc;
 }
 
-/* --- how ------------------------------------------------------------------------------------------ */
+/* --- how ------------------------------------------------------------------------------------------
+ * The tree is cli_explain's, shared with `fixit diagnose --explain`; the REPL gives it the
+ * pasted texts that matches point into. */
 
-typedef struct how_ctx {
-	repl *r;
-	uint64_t *seen;       /* facts already explained above: shown once, then referred to */
-	size_t nseen, cseen;
-	repl_sbuf text;       /* fact texts */
-} how_ctx;
-
-static int seen(how_ctx *h, uint64_t id)
+/* The text of paste N from the log ("<paste N>" is the input label repl.c gives it), or NULL. */
+static const char *paste_text(void *ud, const fx_text_origin *o, size_t *len)
 {
-	size_t i;
-
-	for (i = 0; i < h->nseen; i++)
-		if (h->seen[i] == id)
-			return 1;
-	if (h->nseen == h->cseen) {
-		size_t cap = h->cseen ? h->cseen * 2 : 32;
-		uint64_t *p = realloc(h->seen, cap * sizeof *p);
-		if (!p)
-			return 0;
-		h->seen = p;
-		h->cseen = cap;
-	}
-	h->seen[h->nseen++] = id;
-	return 0;
-}
-
-static const char *how_fact_text(how_ctx *h, uint64_t id)
-{
-	return repl_fact_text(h->r->s, &h->text, id);
-}
-
-static void indent(int depth)
-{
-	int i;
-
-	for (i = 0; i < depth; i++)
-		fputs("  ", stdout);
-}
-
-/* The text of paste N from the log, or NULL. */
-static const char *paste_text(repl *r, const char *label)
-{
+	repl *r = ud;
 	unsigned n = 0, want;
 	size_t i;
 
-	if (!label || sscanf(label, "<paste %u>", &want) != 1)
+	if (!o->input || sscanf(o->input, "<paste %u>", &want) != 1)
 		return NULL;
 	for (i = 0; i < r->nev; i++)
-		if (r->ev[i].kind == REPL_EV_PASTE && ++n == want)
+		if (r->ev[i].kind == REPL_EV_PASTE && ++n == want) {
+			*len = strlen(r->ev[i].a);
 			return r->ev[i].a;
+		}
 	return NULL;
-}
-
-/* The line of the paste holding bytes [start, end), with the match highlighted (bold yellow on
- * a colour terminal, a caret line under it otherwise). */
-static void show_span(repl *r, const char *text, size_t start, size_t end, int depth)
-{
-	size_t len = strlen(text), ls, le, from, to, i;
-
-	if (start > len)
-		start = len;
-	if (end > len || end < start)
-		end = len;
-	for (ls = start; ls > 0 && text[ls - 1] != '\n'; ls--)
-		;
-	for (le = start; le < len && text[le] != '\n'; le++)
-		;
-	if (end > le)
-		end = le;
-	from = start - ls > HOW_CONTEXT ? start - HOW_CONTEXT : ls;
-	to = le - end > HOW_CONTEXT ? end + HOW_CONTEXT : le;
-	indent(depth);
-	printf("| %s%.*s%s%.*s%s%.*s%s\n", from > ls ? "..." : "", (int)(start - from), text + from,
-	       repl_sgr(r, REPL_YELLOW), (int)(end - start), text + start, repl_sgr(r, REPL_RESET),
-	       (int)(to - end), text + end, to < le ? "..." : "");
-	if (r->color)
-		return;
-	indent(depth);
-	printf("| %s", from > ls ? "   " : "");
-	for (i = from; i < start; i++)
-		if (((unsigned char)text[i] & 0xc0) != 0x80)
-			putchar(text[i] == '\t' ? '\t' : ' ');
-	putchar('^');
-	for (i = start + 1; i < end; i++)
-		if (((unsigned char)text[i] & 0xc0) != 0x80)
-			putchar('~');
-	putchar('\n');
-}
-
-static void rule_line(repl *r, long rule, int depth)
-{
-	const char *file = NULL, *because;
-	unsigned line = 0, col = 0;
-
-	fx_kb_rule_pos(r->kb, (size_t)rule, &file, &line, &col);
-	indent(depth);
-	printf("<- rule %s%s%s (%s:%u)\n", repl_sgr(r, REPL_BOLD), fx_kb_rule_name(r->kb, (size_t)rule),
-	       repl_sgr(r, REPL_RESET), file ? file : "<buffer>", line);
-	because = fx_kb_rule_because(r->kb, (size_t)rule);
-	if (because) {
-		indent(depth + 1);
-		printf("because: %s\n", because);
-	}
-}
-
-static void how_fact(how_ctx *h, uint64_t id, int depth)
-{
-	repl *r = h->r;
-	size_t i, j, n;
-	fx_text_origin o;
-
-	indent(depth);
-	printf("f-%" PRIu64 " %s", id, how_fact_text(h, id));
-	if (seen(h, id)) {
-		printf(" (see above)\n");
-		return;
-	}
-	putchar('\n');
-	if (depth >= HOW_MAX_DEPTH) {
-		indent(depth + 1);
-		printf("...\n");
-		return;
-	}
-	n = fx_explain_support_count(r->s, id);
-	for (i = 0; i < n; i++) {
-		fx_support sp;
-		uint64_t *facts;
-		unsigned char *witness;
-		size_t nfacts;
-		if (fx_explain_support(r->s, id, i, &sp) < 0)
-			continue;
-		switch (sp.kind) {
-		case FX_SUPPORT_RULE:
-			rule_line(r, sp.rule, depth + 1);
-			/* The borrowed list lasts until working memory changes; recursion does not
-			 * change it, but copy it anyway: the next support call may reuse it. */
-			nfacts = sp.nfacts;
-			facts = nfacts ? malloc(nfacts * (sizeof *facts + 1)) : NULL;
-			if (nfacts && !facts)
-				break;
-			/* One block: the fact ids, then a witness flag per fact (both borrowed lists
-			 * are reused by the next support call, which the recursion makes). */
-			witness = nfacts ? (unsigned char *)(facts + nfacts) : NULL;
-			for (j = 0; j < nfacts; j++) {
-				facts[j] = sp.facts[j];
-				witness[j] = sp.witness ? sp.witness[j] != 0 : 0;
-			}
-			for (j = 0; j < nfacts; j++) {
-				if (witness[j]) {
-					indent(depth + 2);
-					printf("(a fact that satisfies an exists condition:)\n");
-				}
-				how_fact(h, facts[j], depth + 2);
-			}
-			free(facts);
-			break;
-		case FX_SUPPORT_ANSWER: {
-			const char *qid = NULL;
-			if (sp.question >= 0)
-				repl_engine_question(r, (size_t)sp.question, &qid, NULL, NULL, NULL);
-			indent(depth + 1);
-			printf("<- your answer to %s\n", qid ? qid : "a question");
-			break;
-		}
-		case FX_SUPPORT_USER:
-			indent(depth + 1);
-			printf("<- asserted by you\n");
-			break;
-		case FX_SUPPORT_INITIAL:
-			indent(depth + 1);
-			printf("<- an initial fact of the knowledge base\n");
-			break;
-		case FX_SUPPORT_TEXT:
-			if (fx_text_origin_get(r->s, id, &o) == 1) {
-				const char *text = paste_text(r, o.input);
-				indent(depth + 1);
-				printf("<- pattern %s matched %s, bytes %zu-%zu:\n", o.pattern ? o.pattern : "?",
-				       o.input ? o.input : "the text", o.start, o.end);
-				if (text)
-					show_span(r, text, o.start, o.end, depth + 2);
-			}
-			break;
-		}
-	}
 }
 
 int repl_engine_how(repl *r, const char *what)
 {
-	how_ctx h;
+	cli_explain h;
 	fx_diagnosis *d = NULL;
 	size_t i, found = 0;
 	uint64_t id;
 	char *end;
 	int rc;
 
-	memset(&h, 0, sizeof h);
-	h.r = r;
+	cli_explain_init(&h, r->kb, r->s, stdout);
+	h.color = r->color;
+	h.text = paste_text;
+	h.text_ud = r;
 	if (what[0] == 'f' && what[1] == '-' && what[2]) {
 		id = strtoull(what + 2, &end, 10);
 		if (*end || fx_session_fact_template(r->s, id) < 0) {
 			printf("There is no fact %s.\n", what);
 			return 0;
 		}
-		how_fact(&h, id, 0);
+		cli_explain_fact(&h, id, 0);
 		goto done;
 	}
 	rc = fx_diagnosis_new(&d, r->s);
@@ -360,7 +191,7 @@ int repl_engine_how(repl *r, const char *what)
 		printf("Finding %s%s%s, certainty %.2f:\n", repl_sgr(r, REPL_BOLD), f.id,
 		       repl_sgr(r, REPL_RESET), f.certainty);
 		for (j = 0; j < f.nfacts; j++)
-			how_fact(&h, f.facts[j], 1);
+			cli_explain_fact(&h, f.facts[j], 1);
 		found++;
 	}
 	for (i = 0; i < fx_diagnosis_remedy_count(d) + fx_diagnosis_tried_count(d); i++) {
@@ -376,15 +207,14 @@ int repl_engine_how(repl *r, const char *what)
 			       repl_sgr(r, REPL_BOLD), m.id, repl_sgr(r, REPL_RESET), i + 1, m.certainty,
 			       m.cost, m.score);
 		for (j = 0; j < m.nfacts; j++)
-			how_fact(&h, m.facts[j], 1);
+			cli_explain_fact(&h, m.facts[j], 1);
 		found++;
 	}
 	if (!found)
 		printf("%s is not concluded; 'whynot %s' tells why.\n", what, what);
 done:
 	fx_diagnosis_free(d);
-	free(h.seen);
-	free(h.text.p);
+	cli_explain_dispose(&h);
 	return 0;
 }
 

@@ -1,0 +1,1 @@
+printf 'iCloud Backup failed. There is not enough iCloud storage available\n' | env -u FIXIT_RULES fixit diagnose --explain | grep -o '<- rule [a-z-]* (iphone-backup/[a-z]*\.yaml:\|because: \|satisfies an exists\|<- pattern [a-z-]* matched <stdin>:1, bytes [0-9]*-[0-9]*:\|  | .*\^~*' | sort -u

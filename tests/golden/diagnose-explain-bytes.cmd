@@ -1,0 +1,1 @@
+printf 'While backing up "Ada\377s\000phone\tX\302\205" it failed: error 4014\r\nThe device was\tdisconnected\033[0m. try reset-all-settings\n' | fixit diagnose -r tests/golden/data/diagnose-kb.yaml --explain
