@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "diagnosis.h"
+#include "program.h"
 #include "arena.h"
 
 /* The cost of a remedy the knowledge base does not describe: the middle of the 1..10 scale. */
@@ -59,13 +60,7 @@ static const char *sym_text(const fx_fact *f, long slot)
 
 static long slot_named(const fx_session *s, uint32_t tmpl, const char *name)
 {
-	if (tmpl == ~0u)
-		return -1;
-	const fx_template_def *td = &s->prog->templates[tmpl];
-	for (uint32_t i = 0; i < td->nslots; i++)
-		if (strcmp(td->slots[i].name, name) == 0)
-			return i;
-	return -1;
+	return fx_program_slot(s->prog, tmpl, name);
 }
 
 /* MYCIN's combination is for certainties in 0..1; a computed one may stray (or be NaN). */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "explain.h"
+#include "program.h"
 #include "expr.h"
 
 struct fx_explain_state {
@@ -44,13 +45,7 @@ void fx_explain_state_free(fx_explain_state *st)
 
 static long slot_named(const fx_session *s, uint32_t tmpl, const char *name)
 {
-	if (tmpl == ~0u)
-		return -1;
-	const fx_template_def *td = &s->prog->templates[tmpl];
-	for (uint32_t i = 0; i < td->nslots; i++)
-		if (strcmp(td->slots[i].name, name) == 0)
-			return i;
-	return -1;
+	return fx_program_slot(s->prog, tmpl, name);
 }
 
 static const char *sym_text(fx_val v)

@@ -33,6 +33,7 @@
  * order), line and column, and delivered with the source line quoted.
  */
 #include "lint.h"
+#include "program.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -1475,13 +1476,8 @@ static uint32_t template_index(const fx_program *prog, const char *name)
 
 static uint32_t slot_index(const fx_program *prog, uint32_t tmpl, const char *name)
 {
-	if (tmpl >= prog->ntemplates)
-		return UINT32_MAX;
-	const fx_template_def *td = &prog->templates[tmpl];
-	for (uint32_t i = 0; i < td->nslots; i++)
-		if (strcmp(td->slots[i].name, name) == 0)
-			return i;
-	return UINT32_MAX;
+	long i = fx_program_slot(prog, tmpl, name);
+	return i < 0 ? UINT32_MAX : (uint32_t)i;
 }
 
 /* Every value that slot (tmpl, slot) takes in rule actions and the kb's facts. */
