@@ -427,7 +427,7 @@ void cli_explain_fact(cli_explain *e, uint64_t id, int depth)
 			for (j = 0; j < sp.sp.nfacts; j++) {
 				if (sp.witness[j]) {
 					indent(e, depth + 2);
-					fputs("(a fact that satisfies an exists condition:)\n", e->out);
+					fputs("(found by its `exists` condition:)\n", e->out);
 				}
 				cli_explain_fact(e, sp.facts[j], depth + 2);
 			}

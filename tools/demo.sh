@@ -28,4 +28,12 @@ step "Diagnose pasted messages with the built-in iPhone-backup knowledge base" \
 printf '\n== %s\n$ fixit %s | head -n 1\n' "The same, as JSON Lines for scripts (first case)" \
 	"diagnose --json rules/examples/iphone-messages.txt"
 "$FIXIT" diagnose --json rules/examples/iphone-messages.txt | head -n 1 || true
+printf '\n== %s\n$ %s\n' "How fixit reached its conclusion, down to the matched text" \
+	"echo 'iCloud Backup failed. There is not enough iCloud storage available' | fixit diagnose --explain"
+echo 'iCloud Backup failed. There is not enough iCloud storage available' |
+	"$FIXIT" diagnose --explain | sed -n '/^  explanation:/,$p' || true
+printf '\n== %s\n$ %s\n' "A consultation, scripted (on a terminal, plain 'fixit' opens it interactively)" \
+	"printf 'The last backup could not be completed.\\nwhy\\nno\\nyes\\nhow fix-wifi\\nquit\\n' | fixit repl"
+printf 'The last backup could not be completed.\nwhy\nno\nyes\nhow fix-wifi\nquit\n' |
+	"$FIXIT" repl 2>&1 | grep -v '^       [0-9])' || true
 step "Run a small rule base with the engine alone" run rules/examples/triage.yaml
