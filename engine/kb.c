@@ -17,6 +17,7 @@ static void kb_destroy(fx_kb *kb)
 	fx_vec_dispose(&kb->regexes);
 	fx_atoms_dispose(&kb->atoms);
 	fx_arena_dispose(&kb->arena);
+	pthread_mutex_destroy(&kb->views_lock);
 	free(kb);
 }
 
@@ -53,8 +54,8 @@ static int build_matcher(fx_kb *kb, fx_reporter *rep)
 	return rc;
 }
 
-/* --- Public views, built once after loading ----------------------------------------------------
- * Everything goes to the kb's arena; a failure is FX_ENOMEM for the whole load. */
+/* --- Public views, built on first use -----------------------------------------------------------
+ * Everything goes to the kb's arena (kb_views): a failure is FX_ENOMEM for every accessor. */
 
 static void *views_alloc(fx_kb *kb, size_t n, size_t esz, int *oom)
 {
@@ -260,7 +261,7 @@ static void rule_view(fx_kb *kb, const fx_rule_def *r, fx_rule_summary *o, int *
 	o->nacts = k;
 }
 
-static int build_views(fx_kb *kb, const fx_reporter *rep)
+static int build_views(fx_kb *kb)
 {
 	int oom = 0;
 	const fx_program *prog = &kb->prog;
@@ -276,15 +277,38 @@ static int build_views(fx_kb *kb, const fx_reporter *rep)
 	kb->rule_summaries = views_alloc(kb, prog->nrules, sizeof(fx_rule_summary), &oom);
 	for (uint32_t i = 0; kb->rule_summaries && i < prog->nrules; i++)
 		rule_view(kb, &prog->rules[i], &kb->rule_summaries[i], &oom);
-	if (rep->nsources) {
-		kb->sources = fx_arena_memdup(&kb->arena, rep->sources,
-		                              rep->nsources * sizeof *rep->sources);
-		if (!kb->sources)
-			oom = 1;
-		else
-			kb->nsources = rep->nsources;
-	}
 	return oom ? FX_ENOMEM : 0;
+}
+
+/* The views, built by the first caller: kbs are shared between threads, and only the
+ * inspecting commands (graph, check, coverage, the REPL) read them, so a load does not pay
+ * for them. 0, or the FX_E* their building failed with (for good). */
+static int kb_views(const fx_kb *ckb)
+{
+	fx_kb *kb = ckb->self; /* the views are a cache: the kb stays the same program */
+	int st = __atomic_load_n(&kb->views_state, __ATOMIC_ACQUIRE);
+
+	if (st != 0)
+		return st < 0 ? st : 0;
+	pthread_mutex_lock(&kb->views_lock);
+	st = kb->views_state;
+	if (st == 0) {
+		st = build_views(kb);
+		__atomic_store_n(&kb->views_state, st < 0 ? st : 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&kb->views_lock);
+	return st < 0 ? st : 0;
+}
+
+static int keep_sources(fx_kb *kb, const fx_reporter *rep)
+{
+	if (!rep->nsources)
+		return 0;
+	kb->sources = fx_arena_memdup(&kb->arena, rep->sources, rep->nsources * sizeof *rep->sources);
+	if (!kb->sources)
+		return FX_ENOMEM;
+	kb->nsources = rep->nsources;
+	return 0;
 }
 
 static int kb_load(fx_kb **out, const fx_load_input *in, const fx_load_opts *opts)
@@ -296,6 +320,11 @@ static int kb_load(fx_kb **out, const fx_load_input *in, const fx_load_opts *opt
 	if (!kb)
 		return FX_ENOMEM;
 	kb->refs = 1;
+	kb->self = kb;
+	if (pthread_mutex_init(&kb->views_lock, NULL) != 0) {
+		free(kb);
+		return FX_ENOMEM;
+	}
 	fx_arena_init(&kb->arena);
 	fx_atoms_init(&kb->atoms, NULL);
 	fx_vec_init(&kb->regexes);
@@ -310,7 +339,7 @@ static int kb_load(fx_kb **out, const fx_load_input *in, const fx_load_opts *opt
 	if (rc == 0)
 		rc = build_matcher(kb, &rep);
 	if (rc == 0)
-		rc = build_views(kb, &rep);
+		rc = keep_sources(kb, &rep);
 	fx_reporter_dispose(&rep);
 	if (rc) {
 		kb_destroy(kb);
@@ -514,8 +543,8 @@ long fx_kb_pattern_find(const fx_kb *kb, const char *id)
 	return -1;
 }
 
-/* The accessors below hand out the views built at load: *out = view, or zeroed when i is out
- * of range. */
+/* The accessors below hand out the views (kb_views): *out = view, or zeroed when i is out
+ * of range or the views could not be built. */
 #define VIEW_GET(kb, i, out, count, views)                                                     \
 	do {                                                                                   \
 		if (!(out))                                                                    \
@@ -525,6 +554,9 @@ long fx_kb_pattern_find(const fx_kb *kb, const char *id)
 			return FX_EINVAL;                                                      \
 		if ((i) >= (kb)->prog.count)                                                   \
 			return FX_ENOTFOUND;                                                   \
+		int vrc = kb_views(kb);                                                        \
+		if (vrc < 0)                                                                   \
+			return vrc;                                                            \
 		*(out) = (kb)->views[i];                                                       \
 		return 0;                                                                      \
 	} while (0)

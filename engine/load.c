@@ -136,7 +136,6 @@ typedef struct node {
 	const char *text; /* scalars: the value, NUL-terminated; may hold NULs, so use len */
 	size_t len;
 	size_t off, end;    /* byte offsets in the source of the start and end marks */
-	fx_pos pos;         /* position of off */
 	struct node **kids; /* N_SEQ: the items; N_MAP: key, value, key, value... */
 	size_t nkids;
 	const srcfile *src;
@@ -160,6 +159,7 @@ struct srcfile {
 	size_t len;
 	size_t *lines; /* byte offset of the start of each line */
 	size_t nlines;
+	size_t *last;  /* the index in lines pos_at found last, where it looks first (arena) */
 	const node *sect[NSEC];   /* the sections' values, NULL when absent */
 	const node *remedies_key; /* the key `remedies`, NULL when absent */
 	const node *questions_key; /* the key `questions`, NULL when absent */
@@ -514,6 +514,18 @@ static fx_pos pos_at(const srcfile *sf, size_t off)
 	if (!sf->nlines)
 		return p;
 	size_t lo = 0, hi = sf->nlines;
+	/* The loader asks in about source order: the line of the last answer, or the next one. */
+	size_t h = sf->last ? *sf->last : 0;
+	if (h < hi && sf->lines[h] <= off) {
+		if (h + 1 == hi || off < sf->lines[h + 1])
+			lo = hi = h;
+		else if (h + 2 == hi || off < sf->lines[h + 2])
+			lo = hi = h + 1;
+		else
+			lo = h + 1;
+	}
+	if (lo == hi)
+		hi = lo + 1;
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (sf->lines[mid] <= off)
@@ -521,10 +533,19 @@ static fx_pos pos_at(const srcfile *sf, size_t off)
 		else
 			hi = mid;
 	}
+	if (sf->last)
+		*sf->last = lo;
 	size_t col = off - sf->lines[lo] + 1;
 	p.line = lo + 1 > UINT32_MAX ? UINT32_MAX : (uint32_t)(lo + 1);
 	p.col = col > UINT32_MAX ? UINT32_MAX : (uint32_t)col;
 	return p;
+}
+
+/* Where a node starts: worked out when asked (mostly for the few nodes the program keeps a
+ * position of) rather than kept in every node, which would make the tree a fifth larger. */
+static fx_pos npos(const node *n)
+{
+	return pos_at(n->src, n->off);
 }
 
 static int one_line(const node *n)
@@ -678,7 +699,7 @@ static void err(loader *ld, const char *code, const node *n, const char *fmt, ..
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vreport(ld, FX_SEV_ERROR, code, n->pos, node_span(n), fmt, ap);
+	vreport(ld, FX_SEV_ERROR, code, npos(n), node_span(n), fmt, ap);
 	va_end(ap);
 }
 
@@ -777,11 +798,11 @@ static int check_tag(loader *ld, const node *n, const yaml_char_t *tag)
 	if (strncmp(t, "tag:yaml.org,2002:", 18) == 0 || strcmp(t, "!") == 0)
 		return 0;
 	if (t[0] == '!' && t[1] == '=')
-		err_at(ld, "yaml", n->pos, 2,
+		err_at(ld, "yaml", npos(n), 2,
 		       "'!=' starts a YAML tag here: write the constraint in quotes, "
 		       "as in \"!= ...\"");
 	else
-		err_at(ld, "yaml", n->pos, rest_of_line(n->src, n->off),
+		err_at(ld, "yaml", npos(n), rest_of_line(n->src, n->off),
 		       "YAML tags such as '%s' are not supported", show(ld, t, strlen(t)));
 	return -1;
 }
@@ -943,7 +964,6 @@ static int parse_yaml(loader *ld, const srcfile *sf, node **root)
 			}
 			n->src = sf;
 			n->off = mark_offset(&mm, ev.start_mark.index);
-			n->pos = pos_at(sf, n->off);
 			n->end = n->off;
 			const yaml_char_t *tag = NULL;
 			if (ev.type == YAML_SCALAR_EVENT) {
@@ -980,7 +1000,7 @@ static int parse_yaml(loader *ld, const srcfile *sf, node **root)
 				tag = NULL;
 			} else if (ev.type == YAML_ALIAS_EVENT) {
 				n->kind = N_BAD;
-				err_at(ld, "alias", n->pos, rest_of_line(sf, n->off),
+				err_at(ld, "alias", npos(n), rest_of_line(sf, n->off),
 				       "YAML aliases (*name) are not supported in rule files");
 			} else {
 				n->kind = ev.type == YAML_SEQUENCE_START_EVENT ? N_SEQ : N_MAP;
@@ -992,7 +1012,7 @@ static int parse_yaml(loader *ld, const srcfile *sf, node **root)
 				check_tag(ld, n, tag);
 			if (opens && stack.n >= MAX_NESTING) {
 				if (!toodeep)
-					err_at(ld, "too-deep", n->pos, 1,
+					err_at(ld, "too-deep", npos(n), 1,
 					       "lists and mappings are nested more than %d deep",
 					       MAX_NESTING);
 				toodeep = 1;
@@ -1157,22 +1177,10 @@ static const unsigned char tree_magic[8] = {0, 'f', 'x', 't', 'r', 'e', 'e', '1'
 typedef struct treerd {
 	const unsigned char *p, *end; /* what is left to read */
 	size_t left;                  /* nodes announced and not read yet */
-	size_t line;                  /* index in sf->lines of the last node's line */
+	node *nodes;                  /* room for the nodes announced, taken in order */
+	node **kids;                  /* room for every node's kid pointers, taken in order */
+	size_t nkids;                 /* kid pointers left in kids */
 } treerd;
-
-/* pos_at for offsets that mostly grow from node to node (preorder): a walk from the last line
- * instead of a binary search. */
-static fx_pos tree_pos(const srcfile *sf, treerd *r, size_t off)
-{
-	if (!sf->nlines || r->line >= sf->nlines || off < sf->lines[r->line])
-		return pos_at(sf, off);
-	while (r->line + 1 < sf->nlines && sf->lines[r->line + 1] <= off)
-		r->line++;
-	size_t col = off - sf->lines[r->line] + 1;
-	fx_pos p = {sf->name, r->line + 1 > UINT32_MAX ? UINT32_MAX : (uint32_t)(r->line + 1),
-	            col > UINT32_MAX ? UINT32_MAX : (uint32_t)col};
-	return p;
-}
 
 static int rd_u32(treerd *r, uint32_t *v)
 {
@@ -1197,16 +1205,11 @@ static node *read_node(loader *ld, const srcfile *sf, treerd *r, int depth)
 		return NULL;
 	if (kind == N_SCALAR ? nkids != 0 : len != 0 || nkids > r->left || (kind == N_MAP && nkids % 2))
 		return NULL;
-	node *n = fx_arena_alloc(&ld->scratch, sizeof *n);
-	if (!n) {
-		ld->oom = 1;
-		return NULL;
-	}
+	node *n = r->nodes++; /* r->left counted it */
 	n->kind = (int)kind;
 	n->style = (int)style;
 	n->off = off;
 	n->end = end;
-	n->pos = tree_pos(sf, r, off);
 	n->src = sf;
 	if (kind == N_SCALAR) {
 		/* The value stays in the caller's buffer: nodes die with the load, before it. */
@@ -1218,11 +1221,11 @@ static node *read_node(loader *ld, const srcfile *sf, treerd *r, int depth)
 		return n;
 	}
 	if (nkids) {
-		node **kids = fx_arena_alloc(&ld->scratch, nkids * sizeof *kids);
-		if (!kids) {
-			ld->oom = 1;
+		node **kids = r->kids;
+		if (nkids > r->nkids)
 			return NULL;
-		}
+		r->kids += nkids;
+		r->nkids -= nkids;
 		for (uint32_t i = 0; i < nkids; i++)
 			if (!(kids[i] = read_node(ld, sf, r, depth + 1)))
 				return NULL;
@@ -1237,11 +1240,24 @@ static node *read_node(loader *ld, const srcfile *sf, treerd *r, int depth)
 static int read_tree(loader *ld, const srcfile *sf, const unsigned char *tree, size_t len,
                      uint32_t nnodes, node **root)
 {
-	treerd r = {tree, tree + len, nnodes, 0};
+	treerd r = {tree, tree + len, nnodes, NULL, NULL, 0};
 	*root = NULL;
 	if (nnodes == 0 && len == 0)
 		return 0;
-	node *n = read_node(ld, sf, &r, 0);
+	/* All the nodes and kid arrays in two allocations rather than two a node. A node takes
+	 * at least 24 bytes of the image, which bounds what a damaged count can ask for; every
+	 * node but the root is one kid. */
+	node *n = NULL;
+	if (nnodes > 0 && nnodes <= len / 24) {
+		r.nodes = fx_arena_alloc(&ld->scratch, nnodes * sizeof *r.nodes);
+		r.nkids = nnodes - 1;
+		r.kids = r.nkids ? fx_arena_alloc(&ld->scratch, r.nkids * sizeof *r.kids) : NULL;
+		if (!r.nodes || (r.nkids && !r.kids)) {
+			ld->oom = 1;
+			return -1;
+		}
+		n = read_node(ld, sf, &r, 0);
+	}
 	if (n && r.left == 0 && r.p == r.end) {
 		*root = n;
 		return 0;
@@ -1313,6 +1329,7 @@ static srcfile *new_srcfile(loader *ld, const char *name, const char *dir, const
 	if (!ld->oom) {
 		sf->lines = fx_arena_memdup(&ld->scratch, lines.p, lines.n * sizeof(size_t));
 		sf->nlines = sf->lines ? lines.n : 0;
+		sf->last = fx_arena_alloc(&ld->scratch, sizeof *sf->last); /* NULL: no cache */
 	}
 	gv_free(&lines);
 	if (fx_reporter_add_source(ld->rep, name, text, len) != 0 || ld->oom) {
@@ -1838,7 +1855,7 @@ static void load_slot(loader *ld, const char *tname, const node *key, const node
 	if (dflt) {
 		if (dflt->kind != N_SCALAR)
 			err_shape(ld, dflt, "a value", "a default");
-		else if (conv(ld, dflt->text, dflt->len, sd->type, dflt->pos, node_span(dflt),
+		else if (conv(ld, dflt->text, dflt->len, sd->type, npos(dflt), node_span(dflt),
 		              tname, sd->name, &sd->dflt) != 0)
 			sd->dflt = zero_value(ld, sd->type);
 	}
@@ -1884,7 +1901,7 @@ static void load_template(loader *ld, const node *item)
 	memset(&td, 0, sizeof td);
 	td.name = name;
 	td.index = idx;
-	td.pos = v[0]->pos;
+	td.pos = npos(v[0]);
 	if (v[1]) {
 		if (v[1]->kind == N_SCALAR)
 			td.doc = astr(ld, ld->arena, v[1]->text, v[1]->len);
@@ -1915,7 +1932,7 @@ static void load_template(loader *ld, const node *item)
 				fx_slot_def sd;
 				memset(&sd, 0, sizeof sd);
 				sd.name = astr(ld, ld->arena, key->text, key->len);
-				sd.pos = key->pos;
+				sd.pos = npos(key);
 				if (!sd.name)
 					break;
 				load_slot(ld, name, key, val, &sd);
@@ -1997,7 +2014,7 @@ static void unknown_name(loader *ld, const char *code, const char *kind, const n
 		       (unsigned)bpos.col);
 		return;
 	}
-	fx_pos sp = sec->pos;
+	fx_pos sp = npos(sec);
 	err_at(ld, code, pos, span,
 	       "no %s named '%s'; %s are defined in the %s: sections (one is at %s:%u:%u)", kind,
 	       show(ld, text, len), sec->text, sec->text, sp.file, (unsigned)sp.line,
@@ -2105,7 +2122,7 @@ static int read_fact(loader *ld, const node *item, int with_id, fx_fact_def *fd,
 	const fx_template_def *td = tmpl_at(ld, ti);
 	fd->id = id;
 	fd->tmpl = ti;
-	fd->pos = tkey->pos;
+	fd->pos = npos(tkey);
 	fd->values = anew(ld, td->nslots, sizeof(fx_val));
 	if (!fd->values)
 		return -1;
@@ -2127,11 +2144,11 @@ static int read_fact(loader *ld, const node *item, int with_id, fx_fact_def *fd,
 					err_shape(ld, val, "a value", "a slot value in a fact");
 					ok = 0;
 				} else if (conv(ld, val->text, val->len, td->slots[si].type,
-				                val->pos, node_span(val), td->name,
+				                npos(val), node_span(val), td->name,
 				                td->slots[si].name, &fd->values[si]) != 0) {
 					ok = 0;
 				} else {
-					check_name(ld, &td->slots[si], fd->values[si], val->pos,
+					check_name(ld, &td->slots[si], fd->values[si], npos(val),
 					           node_span(val));
 				}
 			}
@@ -2556,12 +2573,12 @@ static void cons_scalar(loader *ld, patctx *pc, const slotref *sr, const node *n
 	size_t len = n->len;
 	if (len == 0 || (t[0] != '?' && !op_len(t, len))) {
 		fx_val v = fx_val_nil();
-		if (conv(ld, t, len, slot_type(sr), n->pos, node_span(n), pc->tname, slot_name(sr),
+		if (conv(ld, t, len, slot_type(sr), npos(n), node_span(n), pc->tname, slot_name(sr),
 		         &v) != 0)
 			return;
-		check_name(ld, sr->sd, v, n->pos, node_span(n));
-		fx_expr *a = x_const(ld, v, n->pos);
-		fx_constraint *c = a ? add_cons(ld, pc, FX_C_EQ, sr, n->pos) : NULL;
+		check_name(ld, sr->sd, v, npos(n), node_span(n));
+		fx_expr *a = x_const(ld, v, npos(n));
+		fx_constraint *c = a ? add_cons(ld, pc, FX_C_EQ, sr, npos(n)) : NULL;
 		if (c)
 			c->arg = a;
 		return;
@@ -2634,11 +2651,11 @@ static void cons_list(loader *ld, patctx *pc, const slotref *sr, const node *seq
 			    "(compare with it in a test instead)",
 			    shown(ld, it));
 			ok = 0;
-		} else if (conv(ld, it->text, it->len, slot_type(sr), it->pos, node_span(it),
+		} else if (conv(ld, it->text, it->len, slot_type(sr), npos(it), node_span(it),
 		                pc->tname, slot_name(sr), &vals[i]) != 0) {
 			ok = 0;
 		} else {
-			check_name(ld, sr->sd, vals[i], it->pos, node_span(it));
+			check_name(ld, sr->sd, vals[i], npos(it), node_span(it));
 		}
 	}
 	fx_constraint *c = ok ? add_cons(ld, pc, op, sr, pos) : NULL;
@@ -2751,7 +2768,7 @@ static void cons_map(loader *ld, patctx *pc, const slotref *sr, const node *m)
 		fx_cons_op op = map_ops[i].op;
 		int kind = map_ops[i].kind;
 		if (kind == K_LIST) {
-			cons_list(ld, pc, sr, v, op, key->pos);
+			cons_list(ld, pc, sr, v, op, npos(key));
 			continue;
 		}
 		if (v->kind != N_SCALAR) {
@@ -2760,18 +2777,18 @@ static void cons_map(loader *ld, patctx *pc, const slotref *sr, const node *m)
 		}
 		if (kind == K_BIND) {
 			if (is_var(v->text, v->len))
-				cons_var(ld, pc, sr, v->text + 1, v->len - 1, v->pos);
+				cons_var(ld, pc, sr, v->text + 1, v->len - 1, npos(v));
 			else
 				err(ld, "bad-variable", v,
 				    "bind takes a variable such as ?x, not '%s'", shown(ld, v));
 		} else if (kind == K_TEST) {
 			fx_expr *e = parse_expr(ld, v, 0, v->len);
-			fx_constraint *c = e ? add_cons(ld, pc, op, sr, key->pos) : NULL;
+			fx_constraint *c = e ? add_cons(ld, pc, op, sr, npos(key)) : NULL;
 			if (c)
 				c->arg = e;
 		} else if (kind == K_RE) {
 			if (text_slot(ld, sr, key, pc->tname))
-				cons_regex(ld, pc, sr, v, op, key->pos);
+				cons_regex(ld, pc, sr, v, op, npos(key));
 		} else {
 			if (kind == K_TEXT && !text_slot(ld, sr, key, pc->tname))
 				continue;
@@ -2785,20 +2802,20 @@ static void cons_map(loader *ld, patctx *pc, const slotref *sr, const node *m)
 					continue;
 				}
 				uint32_t id =
-				        var_use(ld, v->text + 1, v->len - 1, v->pos, node_span(v));
+				        var_use(ld, v->text + 1, v->len - 1, npos(v), node_span(v));
 				if (id == NONE)
 					continue;
-				a = x_var(ld, id, v->pos);
+				a = x_var(ld, id, npos(v));
 			} else {
 				fx_val val = fx_val_nil();
-				if (conv(ld, v->text, v->len, slot_type(sr), v->pos, node_span(v),
+				if (conv(ld, v->text, v->len, slot_type(sr), npos(v), node_span(v),
 				         pc->tname, slot_name(sr), &val) != 0)
 					continue;
 				if (op == FX_C_EQ || op == FX_C_NE)
-					check_name(ld, sr->sd, val, v->pos, node_span(v));
-				a = x_const(ld, val, v->pos);
+					check_name(ld, sr->sd, val, npos(v), node_span(v));
+				a = x_const(ld, val, npos(v));
 			}
-			fx_constraint *c = a ? add_cons(ld, pc, op, sr, key->pos) : NULL;
+			fx_constraint *c = a ? add_cons(ld, pc, op, sr, npos(key)) : NULL;
 			if (c)
 				c->arg = a;
 		}
@@ -2812,7 +2829,7 @@ static void cons_node(loader *ld, patctx *pc, const slotref *sr, const node *v)
 		cons_scalar(ld, pc, sr, v);
 		break;
 	case N_SEQ:
-		cons_list(ld, pc, sr, v, FX_C_IN, v->pos);
+		cons_list(ld, pc, sr, v, FX_C_IN, npos(v));
 		break;
 	case N_MAP:
 		cons_map(ld, pc, sr, v);
@@ -2854,7 +2871,7 @@ static void parse_pattern(loader *ld, const node *asval, const node *tkey, const
 	if (dt)
 		*dt = pc.tmpl;
 	out->kind = FX_CE_PATTERN;
-	out->pos = tkey->pos;
+	out->pos = npos(tkey);
 	out->tmpl = pc.tmpl;
 	out->depth = pc.depth;
 	out->fact_var = -1;
@@ -2889,7 +2906,7 @@ static void parse_pattern(loader *ld, const node *asval, const node *tkey, const
 			    shown(ld, asval), (unsigned)b.line, (unsigned)b.col);
 		} else {
 			uint32_t id = var_new(ld, asval->text + 1, asval->len - 1, FX_VAR_FACT,
-			                      pc.depth, 0, asval->pos);
+			                      pc.depth, 0, npos(asval));
 			if (id != NONE)
 				out->fact_var = (int32_t)id;
 		}
@@ -2902,7 +2919,7 @@ static void parse_group(loader *ld, const node *key, const node *v, fx_ce *out)
 {
 	const char *what = text_is(key, "not") ? "not" : "exists";
 	out->kind = text_is(key, "not") ? FX_CE_NOT : FX_CE_EXISTS;
-	out->pos = key->pos;
+	out->pos = npos(key);
 	out->fact_var = -1;
 	size_t scope = ld->rc->vars.n;
 	gvec kids = {0};
@@ -2973,7 +2990,7 @@ static int parse_ce(loader *ld, const node *item, fx_ce *out)
 		err(ld, "shape", ask, "'as' belongs to a pattern, not to '%s'", shown(ld, tkey));
 	if (text_is(tkey, "test")) {
 		out->kind = FX_CE_TEST;
-		out->pos = tkey->pos;
+		out->pos = npos(tkey);
 		if (tval->kind != N_SCALAR) {
 			err_shape(ld, tval, "an expression", "test");
 			return -1;
@@ -3011,8 +3028,8 @@ static fx_expr *action_value(loader *ld, const node *v, const fx_slot_def *sd, c
 			    shown(ld, v));
 			return NULL;
 		}
-		uint32_t id = var_use(ld, t + 1, len - 1, v->pos, node_span(v));
-		return id == NONE ? NULL : x_var(ld, id, v->pos);
+		uint32_t id = var_use(ld, t + 1, len - 1, npos(v), node_span(v));
+		return id == NONE ? NULL : x_var(ld, id, npos(v));
 	}
 	if (len && t[0] == '=') {
 		size_t o = 1;
@@ -3031,13 +3048,13 @@ static fx_expr *action_value(loader *ld, const node *v, const fx_slot_def *sd, c
 	}
 	fx_val val;
 	if (sd) {
-		if (conv(ld, t, len, sd->type, v->pos, node_span(v), tname, sd->name, &val) != 0)
+		if (conv(ld, t, len, sd->type, npos(v), node_span(v), tname, sd->name, &val) != 0)
 			return NULL;
-		check_name(ld, sd, val, v->pos, node_span(v));
+		check_name(ld, sd, val, npos(v), node_span(v));
 	} else if (conv_untyped(ld, v, &val) != 0) {
 		return NULL;
 	}
-	return x_const(ld, val, v->pos);
+	return x_const(ld, val, npos(v));
 }
 
 /* `{slot: value, ...}` for assert and modify. tmpl NONE: unknown, values are still read. */
@@ -3064,7 +3081,7 @@ static void slot_sets(loader *ld, uint32_t tmpl, const node *m, fx_action *a)
 			if (s) {
 				s->slot = si;
 				s->value = e;
-				s->pos = key->pos;
+				s->pos = npos(key);
 			}
 		}
 	}
@@ -3092,7 +3109,7 @@ static uint32_t fact_target(loader *ld, const node *v, const char *action)
 			    shown(ld, v));
 		return NONE;
 	}
-	uint32_t id = var_use(ld, v->text + 1, v->len - 1, v->pos, node_span(v));
+	uint32_t id = var_use(ld, v->text + 1, v->len - 1, npos(v), node_span(v));
 	if (id == NONE)
 		return NONE;
 	const varx *x = var_at(ld, id);
@@ -3141,7 +3158,7 @@ static void act_assert(loader *ld, gvec *acts, const node *key, const node *m)
 	fx_action a;
 	memset(&a, 0, sizeof a);
 	a.kind = FX_A_ASSERT;
-	a.pos = key->pos;
+	a.pos = npos(key);
 	a.tmpl = ti;
 	slot_sets(ld, ti, tval, &a);
 	if (ti == NONE)
@@ -3159,8 +3176,8 @@ static void act_retract(loader *ld, gvec *acts, const node *key, const node *v)
 	for (size_t i = 0; i < n; i++) {
 		const node *t = v->kind == N_SEQ ? v->kids[i] : v;
 		uint32_t id = fact_target(ld, t, "retract");
-		fx_expr *e = id != NONE ? x_var(ld, id, t->pos) : NULL;
-		fx_action *a = e ? new_action(ld, acts, FX_A_RETRACT, key->pos) : NULL;
+		fx_expr *e = id != NONE ? x_var(ld, id, npos(t)) : NULL;
+		fx_action *a = e ? new_action(ld, acts, FX_A_RETRACT, npos(key)) : NULL;
 		if (a)
 			a->target = e;
 	}
@@ -3182,12 +3199,12 @@ static void act_modify(loader *ld, gvec *acts, const node *key, const node *v, c
 	fx_action a;
 	memset(&a, 0, sizeof a);
 	a.kind = FX_A_MODIFY;
-	a.pos = key->pos;
+	a.pos = npos(key);
 	a.tmpl = tmpl;
 	slot_sets(ld, tmpl, set, &a);
 	if (id == NONE)
 		return;
-	a.target = x_var(ld, id, v->pos);
+	a.target = x_var(ld, id, npos(v));
 	fx_action *p = a.target ? gv_push(ld, acts, sizeof a) : NULL;
 	if (p)
 		*p = a;
@@ -3220,12 +3237,12 @@ static void act_bind(loader *ld, gvec *acts, const node *key, const node *m)
 		}
 		if (id == NONE) {
 			id = var_new(ld, k->text + 1, k->len - 1, FX_VAR_LOCAL, 0, ld->rc->nlocals,
-			             k->pos);
+			             npos(k));
 			if (id == NONE)
 				continue;
 			ld->rc->nlocals++;
 		}
-		fx_action *a = e ? new_action(ld, acts, FX_A_BIND, key->pos) : NULL;
+		fx_action *a = e ? new_action(ld, acts, FX_A_BIND, npos(key)) : NULL;
 		if (a) {
 			a->var = id;
 			a->value = e;
@@ -3248,7 +3265,7 @@ static void act_print(loader *ld, gvec *acts, const node *key, const node *v)
 		items[i] = action_value(ld, v->kind == N_SEQ ? v->kids[i] : v, NULL, NULL);
 		ok &= items[i] != NULL;
 	}
-	fx_action *a = ok ? new_action(ld, acts, FX_A_PRINT, key->pos) : NULL;
+	fx_action *a = ok ? new_action(ld, acts, FX_A_PRINT, npos(key)) : NULL;
 	if (a) {
 		a->items = items;
 		a->nitems = (uint32_t)n;
@@ -3323,20 +3340,20 @@ static void vocab_end(vocab_act *va, gvec *acts, const node *key)
 	const fx_slot_def *sd = slot_named(ld, va->tmpl, "rule", &si);
 	if (va->ok && sd && ld->rule_name) {
 		const fx_atom *a = fx_atoms_intern(ld->atoms, ld->rule_name, strlen(ld->rule_name));
-		fx_expr *e = a ? x_const(ld, fx_val_atom(FX_SYMBOL, a), key->pos) : NULL;
+		fx_expr *e = a ? x_const(ld, fx_val_atom(FX_SYMBOL, a), npos(key)) : NULL;
 		fx_slot_set *s = e ? gv_push(ld, &va->sets, sizeof *s) : NULL;
 		if (a == NULL)
 			ld->oom = 1;
 		if (s) {
 			s->slot = si;
 			s->value = e;
-			s->pos = key->pos;
+			s->pos = npos(key);
 		}
 	}
 	fx_action a;
 	memset(&a, 0, sizeof a);
 	a.kind = FX_A_ASSERT;
-	a.pos = key->pos;
+	a.pos = npos(key);
 	a.tmpl = va->tmpl;
 	a.sets = gv_finish(ld, ld->arena, &va->sets, sizeof(fx_slot_set), &a.nsets);
 	if (!va->ok)
@@ -3381,9 +3398,9 @@ static void act_conclude(loader *ld, gvec *acts, const node *key, const node *m)
 		return;
 	vocab_act va;
 	vocab_begin(ld, &va, "finding");
-	vocab_value(&va, "id", v[0], k[0]->pos);
+	vocab_value(&va, "id", v[0], npos(k[0]));
 	if (v[1]) {
-		fx_expr *c = vocab_value(&va, "certainty", v[1], k[1]->pos);
+		fx_expr *c = vocab_value(&va, "certainty", v[1], npos(k[1]));
 		/* A constant is checked now; a computed certainty is the rule writer's care. */
 		if (c && c->kind == FX_X_CONST && c->val.type == FX_FLOAT &&
 		    !(c->val.u.f >= 0.0 && c->val.u.f <= 1.0)) {
@@ -3403,9 +3420,9 @@ static void act_recommend(loader *ld, gvec *acts, const node *key, const node *m
 		return;
 	vocab_act va;
 	vocab_begin(ld, &va, "recommend");
-	vocab_value(&va, "remedy", v[0], k[0]->pos);
+	vocab_value(&va, "remedy", v[0], npos(k[0]));
 	if (v[1])
-		vocab_value(&va, "finding", v[1], k[1]->pos);
+		vocab_value(&va, "finding", v[1], npos(k[1]));
 	vocab_end(&va, acts, key);
 }
 
@@ -3421,14 +3438,14 @@ static void act_ask(loader *ld, gvec *acts, const node *key, const node *v)
 	}
 	vocab_act va;
 	vocab_begin(ld, &va, "ask");
-	vocab_value(&va, "question", v, key->pos);
+	vocab_value(&va, "question", v, npos(key));
 	vocab_end(&va, acts, key);
 }
 
 static void parse_action(loader *ld, gvec *acts, const node *item)
 {
 	if (item->kind == N_SCALAR && text_is(item, "halt")) {
-		new_action(ld, acts, FX_A_HALT, item->pos);
+		new_action(ld, acts, FX_A_HALT, npos(item));
 		return;
 	}
 	if (item->kind != N_MAP) {
@@ -3496,7 +3513,7 @@ static void parse_action(loader *ld, gvec *acts, const node *item)
 		break;
 	case A_HALT:
 		if (text_is(val, "true"))
-			new_action(ld, acts, FX_A_HALT, key->pos);
+			new_action(ld, acts, FX_A_HALT, npos(key));
 		else
 			err(ld, "type", val,
 			    "halt takes true (or write the item as the word halt), not '%s'",
@@ -3562,7 +3579,7 @@ static void load_rule(loader *ld, const node *item)
 	memset(&r, 0, sizeof r);
 	r.name = name;
 	r.index = (uint32_t)ld->rules.n;
-	r.pos = v[R_ID] ? v[R_ID]->pos : item->pos;
+	r.pos = v[R_ID] ? npos(v[R_ID]) : npos(item);
 	if (v[R_SALIENCE]) {
 		const node *s = v[R_SALIENCE];
 		int64_t i = 0;
@@ -3686,7 +3703,7 @@ static void load_remedy(loader *ld, const node *item)
 	memset(&md, 0, sizeof md);
 	md.name = name;
 	md.index = (uint32_t)ld->remedies.n;
-	md.pos = v[M_ID] ? v[M_ID]->pos : item->pos;
+	md.pos = v[M_ID] ? npos(v[M_ID]) : npos(item);
 
 	const node *t = v[M_TITLE];
 	if (!t || is_null(t) || (t->kind == N_SCALAR && t->len == 0))
@@ -3789,7 +3806,7 @@ static int pattern_value(loader *ld, const grpctx *g, const fx_template_def *td,
 		err_shape(ld, val, "a constant or ?group", "a slot value in a pattern");
 		return -1;
 	}
-	out->pos = val->pos;
+	out->pos = npos(val);
 	if (val->len && val->text[0] == '?') {
 		if (!is_var(val->text, val->len)) {
 			err(ld, "bad-variable", val,
@@ -3825,10 +3842,10 @@ static int pattern_value(loader *ld, const grpctx *g, const fx_template_def *td,
 		return -1;
 	}
 	out->kind = FX_PV_CONST;
-	if (conv(ld, val->text, val->len, sd->type, val->pos, node_span(val), td->name, sd->name,
+	if (conv(ld, val->text, val->len, sd->type, npos(val), node_span(val), td->name, sd->name,
 	         &out->val) != 0)
 		return -1;
-	check_name(ld, sd, out->val, val->pos, node_span(val));
+	check_name(ld, sd, out->val, npos(val), node_span(val));
 	return 0;
 }
 
@@ -3856,14 +3873,14 @@ static void pattern_fact(loader *ld, const grpctx *g, const node *m, gvec *facts
 	fx_pattern_fact pf;
 	memset(&pf, 0, sizeof pf);
 	pf.tmpl = ti;
-	pf.pos = tkey->pos;
+	pf.pos = npos(tkey);
 	pf.vals = anew(ld, td->nslots, sizeof *pf.vals);
 	if (!pf.vals)
 		return;
 	for (uint32_t i = 0; i < td->nslots; i++) {
 		pf.vals[i].kind = FX_PV_CONST;
 		pf.vals[i].val = td->slots[i].dflt;
-		pf.vals[i].pos = tkey->pos;
+		pf.vals[i].pos = npos(tkey);
 	}
 	int ok = 1;
 	if (tval && !is_null(tval)) {
@@ -3952,7 +3969,7 @@ static uint32_t pattern_regex(loader *ld, const node *rx, fx_pattern_def *pd)
 	pd->re = re;
 	pd->regex = astr(ld, ld->arena, rx->text, rx->len);
 	pd->regex_len = rx->len > UINT32_MAX ? UINT32_MAX : (uint32_t)rx->len;
-	pd->regex_pos = rx->pos;
+	pd->regex_pos = npos(rx);
 	int n = fx_regex_group_names(re, NULL, 0);
 	if (n < 0 || (size_t)n >= NONE - 1)
 		return 0;
@@ -4019,7 +4036,7 @@ static fx_sample *samples(loader *ld, const node *v, const char *what, const cha
 			break;
 		p->text = astr(ld, ld->arena, s->text, s->len);
 		p->len = s->len > UINT32_MAX ? UINT32_MAX : (uint32_t)s->len;
-		p->pos = s->pos;
+		p->pos = npos(s);
 	}
 	return gv_finish(ld, ld->arena, &out, sizeof(fx_sample), count);
 }
@@ -4057,7 +4074,7 @@ static void load_pattern(loader *ld, const node *item)
 	memset(&pd, 0, sizeof pd);
 	pd.name = name;
 	pd.index = (uint32_t)ld->patterns.n;
-	pd.pos = v[P_ID] ? v[P_ID]->pos : item->pos;
+	pd.pos = v[P_ID] ? npos(v[P_ID]) : npos(item);
 	pd.flags = pattern_flags(ld, v[P_FLAGS]);
 
 	grpctx g = {&pd, 0};
@@ -4123,7 +4140,7 @@ static void load_answer(loader *ld, uint32_t ns, const node *key, const node *va
 	fx_answer_def ad;
 	memset(&ad, 0, sizeof ad);
 	ad.value = astr(ld, ld->arena, key->text, key->len);
-	ad.pos = key->pos;
+	ad.pos = npos(key);
 	gvec facts = {0};
 	if (val->kind == N_MAP || val->kind == N_SEQ) {
 		size_t n = val->kind == N_SEQ ? val->nkids : 1;
@@ -4174,7 +4191,7 @@ static void load_question(loader *ld, const node *item)
 	memset(&qd, 0, sizeof qd);
 	qd.name = name;
 	qd.index = (uint32_t)ld->questions.n;
-	qd.pos = v[Q_ID] ? v[Q_ID]->pos : item->pos;
+	qd.pos = v[Q_ID] ? npos(v[Q_ID]) : npos(item);
 
 	const node *t = v[Q_ASK];
 	if (!t || is_null(t) || (t->kind == N_SCALAR && t->len == 0))
@@ -4244,7 +4261,7 @@ static const char **id_list(loader *ld, const node *v, const char *what, int rem
 			continue;
 		}
 		if (remedies)
-			check_remedy_name(ld, s->text, s->len, s->pos, node_span(s));
+			check_remedy_name(ld, s->text, s->len, npos(s), node_span(s));
 		const char **p = gv_push(ld, &out, sizeof *p);
 		if (p)
 			*p = astr(ld, ld->arena, s->text, s->len);
@@ -4275,7 +4292,7 @@ static void case_answers(loader *ld, const node *m, fx_case_def *cd)
 		uint32_t qi;
 		if (!ht_get(&ld->names, NS_QUESTION, key->text, key->len, &qi)) {
 			if (ld->questions_sec)
-				check_question_name(ld, key->text, key->len, key->pos, node_span(key));
+				check_question_name(ld, key->text, key->len, npos(key), node_span(key));
 			else
 				err(ld, "unknown-question", key,
 				    "no question named '%s'; the knowledge base declares no questions",
@@ -4309,7 +4326,7 @@ static void case_answers(loader *ld, const node *m, fx_case_def *cd)
 		if (p) {
 			p->question = qi;
 			p->answer = ai;
-			p->pos = key->pos;
+			p->pos = npos(key);
 		}
 	}
 	cd->answers = gv_finish(ld, ld->arena, &out, sizeof(fx_case_answer), &cd->nanswers);
@@ -4353,7 +4370,7 @@ static void case_expect(loader *ld, const node *item, const node *key, const nod
 		if (t->kind != N_SCALAR || t->len == 0) {
 			err_shape(ld, t, "a remedy id", "top");
 		} else {
-			check_remedy_name(ld, t->text, t->len, t->pos, node_span(t));
+			check_remedy_name(ld, t->text, t->len, npos(t), node_span(t));
 			cd->top = astr(ld, ld->arena, t->text, t->len);
 		}
 	}
@@ -4398,7 +4415,7 @@ static void load_case(loader *ld, const node *item)
 	fx_case_def cd;
 	memset(&cd, 0, sizeof cd);
 	cd.index = (uint32_t)ld->cases.n;
-	cd.pos = item->nkids ? item->kids[0]->pos : item->pos;
+	cd.pos = item->nkids ? npos(item->kids[0]) : npos(item);
 	int keep = 1;
 	if (v[C_ID]) {
 		cd.name = take_id(ld, v[C_ID], item, "a case");

@@ -126,5 +126,9 @@ extern const char *const cli_builtin_kb_names[];
 extern const char *const cli_builtin_kb_texts[];
 extern const size_t cli_builtin_kb_lens[];
 extern const size_t cli_builtin_kb_count;
+/* Its lean form for `fixit diagnose` (same names and count; NULL for a file with none, the
+ * test cases): comments, docs, examples and near-misses blanked, line numbers kept. */
+extern const char *const cli_builtin_kb_lean_texts[];
+extern const size_t cli_builtin_kb_lean_lens[];
 
 #endif

@@ -26,6 +26,9 @@
 #define MATCH_SHOWN 160
 /* A case's errors are few: the text, the run; anything more is dropped. */
 #define MAX_CASE_ERRORS 4
+/* Size of the buffer of "no diagnosis" records (see pend_flush), and the most one takes. */
+#define PEND_SIZE ((size_t)1 << 16)
+#define PEND_RECORD 640
 
 #define SCHEMA "fixit-diagnose/1"
 
@@ -108,6 +111,15 @@ typedef struct line_filter {
 	int oom;                 /* a start could not be kept: the chunk is not filtered */
 } line_filter;
 
+/* A number's decimal digits kept between cases: the case index and line of a log go up by one
+ * a case, so the digits are carried forward in place rather than divided out each time. */
+typedef struct dec_cache {
+	uint64_t v;              /* the number the digits spell */
+	size_t n;                /* how many digits: they are d[sizeof d - n, sizeof d) */
+	int set;                 /* d holds v's digits */
+	char d[20];
+} dec_cache;
+
 typedef struct diag_ctx {
 	FILE *out;               /* where cases are printed: stdout, or a batch's buffer */
 	FILE *err;               /* where warnings go: stderr, or a batch's buffer */
@@ -134,6 +146,12 @@ typedef struct diag_ctx {
 	int quiet;               /* running the rules on the initial facts alone concludes nothing */
 	int json_oom;            /* building the current case's object ran out of memory */
 	line_filter lf;          /* --lines: which lines of the chunk being read may match */
+	/* "No diagnosis" records waiting to go to out in one write (NULL: each written at once).
+	 * They are written before anything else reaches out or err (pend_flush), so the order of
+	 * everything printed is the order without this buffer. */
+	char *pend;
+	size_t plen;
+	dec_cache d_index, d_line; /* the last case's index and line, in decimal */
 
 	/* Per-case lists, emptied for each case; their memory is kept for the next. */
 	finding_fact *ff;
@@ -638,19 +656,6 @@ static void quote_match(diag_ctx *c, const char *t, size_t len, const match *m)
 	sb_add(k, sgr(c, RESET), strlen(sgr(c, RESET)));
 }
 
-/* Appends the decimal digits of v at p; returns the end. */
-static char *put_u64(char *p, uint64_t v)
-{
-	char d[20];
-	size_t n = sizeof d;
-
-	do
-		d[--n] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	memcpy(p, d + n, sizeof d - n);
-	return p + (sizeof d - n);
-}
-
 static char *put_str(char *p, const char *s)
 {
 	size_t n = strlen(s);
@@ -749,32 +754,80 @@ static void print_case_dot(diag_ctx *c, const fx_case *cs)
 	free(title);
 }
 
-/* The report of a case with nothing in it, by far the commonest in a log, in one write and
- * without the general path's many small appends: the same bytes print_case_human writes for
- * it. 0 when the case has more to show (or the input's name is long): print it in full. */
+/* Appends v's decimal digits at p, from k's digits when v is k's number or the one after it
+ * (carrying a 9 costs one store a digit); returns the end. */
+static char *put_dec(char *p, dec_cache *k, uint64_t v)
+{
+	size_t i, n;
+
+	if (k->set && v == k->v + 1 && k->n < sizeof k->d) {
+		for (i = sizeof k->d; i > sizeof k->d - k->n && k->d[i - 1] == '9'; i--)
+			k->d[i - 1] = '0';
+		if (i == sizeof k->d - k->n) { /* all nines: one digit more */
+			k->n++;
+			k->d[i - 1] = '1';
+		} else {
+			k->d[i - 1]++;
+		}
+		k->v = v;
+	} else if (!k->set || v != k->v) {
+		uint64_t rest = v;
+
+		n = sizeof k->d;
+		do
+			k->d[--n] = (char)('0' + rest % 10);
+		while ((rest /= 10) != 0);
+		k->n = sizeof k->d - n;
+		k->v = v;
+		k->set = 1;
+	}
+	memcpy(p, k->d + sizeof k->d - k->n, k->n);
+	return p + k->n;
+}
+
+/* Writes the waiting "no diagnosis" records to out: called before anything else is written to
+ * out or err, and before out is flushed or taken. */
+static void pend_flush(diag_ctx *c)
+{
+	if (c->plen) {
+		fwrite(c->pend, 1, c->plen, c->out);
+		c->plen = 0;
+	}
+}
+
+/* The report of a case with nothing in it, by far the commonest in a log, without the general
+ * path's many small appends and, given c->pend, without a stdio call a case: the same bytes
+ * print_case_human writes for it. 0 when the case has more to show (or the input's name is
+ * long): print it in full. */
 static int print_nothing_human(diag_ctx *c, const fx_case *cs)
 {
-	char buf[640], *p = buf;
+	char buf[PEND_RECORD], *p, *start;
 
 	if (c->nerrs || c->nfi || c->nre || c->nma || cs->truncated || c->in_esc.oom ||
 	    c->in_esc.len > 512 || c->dot)
 		return 0;
+	if (c->pend && c->plen > PEND_SIZE - PEND_RECORD)
+		pend_flush(c);
+	start = p = c->pend ? c->pend + c->plen : buf;
 	if (c->ncases > 1)
 		*p++ = '\n';
 	p = put_str(p, sgr(c, BOLD));
 	p = put_str(p, "case ");
-	p = put_u64(p, cs->index);
+	p = put_dec(p, &c->d_index, cs->index);
 	p = put_str(p, " (");
 	if (c->in_esc.len) {
 		memcpy(p, c->in_esc.p, c->in_esc.len);
 		p += c->in_esc.len;
 	}
 	*p++ = ':';
-	p = put_u64(p, cs->line);
+	p = put_dec(p, &c->d_line, cs->line);
 	*p++ = ')';
 	p = put_str(p, sgr(c, RESET));
 	p = put_str(p, "\n  no diagnosis\n");
-	fwrite(buf, 1, (size_t)(p - buf), c->out);
+	if (c->pend)
+		c->plen += (size_t)(p - start);
+	else
+		fwrite(buf, 1, (size_t)(p - buf), c->out);
 	return 1;
 }
 
@@ -1192,6 +1245,7 @@ static void on_warn(const fx_diag *d, void *ud)
 
 	/* Captured text may be any bytes: escape the whole line before it reaches the terminal. */
 	progress_clear(c->pg);
+	pend_flush(c);
 	fflush(c->out);
 	fputs("fixit: ", e);
 	put_text_to(c, e, cstr(file));
@@ -1262,10 +1316,13 @@ report:
 	diagnosed = c->nfi > 0 || c->nre > 0;
 	if (diagnosed)
 		c->diagnosed++;
-	if (c->json)
+	if (c->json) {
+		pend_flush(c);
 		print_case_json(c, cs, diagnosed);
-	else if (!print_nothing_human(c, cs))
+	} else if (!print_nothing_human(c, cs)) {
+		pend_flush(c);
 		print_case_human(c, cs);
+	}
 	/* On a terminal, each answer as soon as it is ready; into a pipe or file, stdout is
 	 * flushed before each read that may wait instead (diagnose_input). */
 	if (c->tty)
@@ -1432,6 +1489,7 @@ static void run_batch(diag_ctx *w, batch *b)
 	b->ncases = w->ncases - b->before;
 	b->diagnosed = w->diagnosed;
 	b->error = w->error;
+	pend_flush(w);
 	if (take_stream(w->out, &b->out, &b->outlen, &b->outcap, (const char *const *)&w->mem_out) < 0 ||
 	    take_stream(w->err, &b->err, &b->errlen, &b->errcap, (const char *const *)&w->mem_err) < 0)
 		b->oom = 1;
@@ -1638,6 +1696,7 @@ static void pool_free(diag_ctx *c)
 		free(w->marks.p);
 		free(w->in_esc.p);
 		free(w->in_json.p);
+		free(w->pend);
 	}
 	batch_free(p->fill);
 	while (p->spare) {
@@ -1692,6 +1751,7 @@ static int pool_new(diag_ctx *c, size_t n)
 		w->r_finding = c->r_finding;
 		w->quiet = c->quiet;
 		w->pool = p;
+		w->pend = malloc(PEND_SIZE); /* NULL: records written one by one */
 		w->out = open_memstream(&w->mem_out, &w->mem_outlen);
 		w->err = open_memstream(&w->mem_err, &w->mem_errlen);
 		if (!w->out || !w->err || fx_session_new(&w->s, c->kb) < 0) {
@@ -1795,6 +1855,7 @@ static void diagnose_input(diag_ctx *c, const char *path, fx_read_mode mode, cha
 			submit(c);
 			drain(c, 0);
 		}
+		pend_flush(c);
 		fflush(stdout);
 		n = read(fd, buf, READ_CHUNK);
 		if (n < 0 && errno == EINTR)
@@ -1818,6 +1879,7 @@ static void diagnose_input(diag_ctx *c, const char *path, fx_read_mode mode, cha
 	}
 	if (rc >= 0)
 		rc = fx_reader_finish(r, fn, c);
+	pend_flush(c);
 	if (c->pool) {
 		submit(c);
 		drain(c, 0);
@@ -1841,9 +1903,6 @@ done:
  * lean form: tools/embed-kb.sh blanks the comments, docs, examples and near-misses diagnosing
  * never reads (keeping every other line where it was, so explanations cite the real file:line)
  * and leaves the test cases out. `fixit test`, `check` and the REPL load the full form. */
-extern const char *const cli_builtin_kb_lean_texts[];
-extern const size_t cli_builtin_kb_lean_lens[];
-
 static int builtin_kb(fx_kb **out, const fx_load_opts *lo)
 {
 	const char **names, **texts;
@@ -2018,8 +2077,10 @@ int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
 	/* Output of a log is one small write a case: through a large buffer unless a person is
 	 * watching (the first output on stdout comes after this). */
 	c.tty = isatty(STDOUT_FILENO);
-	if (!c.tty)
+	if (!c.tty) {
 		setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);
+		c.pend = malloc(PEND_SIZE); /* NULL: records written one by one */
+	}
 	if (!rules || !inputs) {
 		cli_error("out of memory");
 		status = CLI_EXIT_ERROR;
@@ -2133,6 +2194,7 @@ done:
 	free(c.marks.p);
 	free(c.in_esc.p);
 	free(c.in_json.p);
+	free(c.pend);
 	free(buf);
 	free(env_copy);
 	free(env_paths);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "load.h"
@@ -2464,6 +2465,57 @@ static void test_load_tree_image_damaged(void **state)
 	fx_buf_dispose(&img);
 }
 
+/* The views the accessors hand out are built on first use: threads asking at once all get
+ * the same ones, and they describe the program. */
+typedef struct view_ask {
+	const fx_kb *kb;
+	fx_rule_summary rs;
+	fx_pattern_info pi;
+	int rc_rule, rc_pattern;
+} view_ask;
+
+static void *ask_views(void *arg)
+{
+	view_ask *a = arg;
+	a->rc_rule = fx_kb_rule_summary(a->kb, 0, &a->rs);
+	a->rc_pattern = fx_kb_pattern_get(a->kb, 0, &a->pi);
+	return NULL;
+}
+
+static void test_load_views_on_first_use(void **state)
+{
+	(void)state;
+	fx_kb *kb = NULL;
+	const char *names[1] = {"k.yaml"}, *bufs[1] = {tree_src};
+	size_t lens[1] = {strlen(tree_src)};
+	assert_int_equal(fx_kb_load_buffers(&kb, names, bufs, lens, 1, NULL), 0);
+	view_ask asks[4];
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		memset(&asks[i], 0, sizeof asks[i]);
+		asks[i].kb = kb;
+		assert_int_equal(pthread_create(&th[i], NULL, ask_views, &asks[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(asks[i].rc_rule, 0);
+		assert_int_equal(asks[i].rc_pattern, 0);
+		assert_ptr_equal(asks[i].rs.conds, asks[0].rs.conds);
+		assert_ptr_equal(asks[i].pi.asserts, asks[0].pi.asserts);
+	}
+	assert_int_equal(asks[0].rs.nconds, 1);
+	assert_string_equal(asks[0].rs.conds[0].tmpl, "sym");
+	assert_int_equal(asks[0].rs.conds[0].line, 17);
+	assert_int_equal(asks[0].rs.nacts, 1);
+	assert_int_equal(asks[0].rs.acts[0].nconst, 2);
+	assert_int_equal(asks[0].pi.nasserts, 1);
+	assert_string_equal(asks[0].pi.asserts[0], "sym");
+	fx_rule_summary rs;
+	assert_int_equal(fx_kb_rule_summary(kb, 1, &rs), FX_ENOTFOUND);
+	fx_kb_free(kb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2509,6 +2561,7 @@ int main(void)
 	        cmocka_unit_test(test_load_tree_image_same_program),
 	        cmocka_unit_test(test_load_tree_image_errors),
 	        cmocka_unit_test(test_load_tree_image_damaged),
+	        cmocka_unit_test(test_load_views_on_first_use),
 	};
 	return cmocka_run_group_tests(tests, make_tree, remove_tree);
 }
