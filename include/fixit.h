@@ -279,7 +279,9 @@ typedef struct fx_pattern_info {
 	unsigned line, col;
 } fx_pattern_info;
 
-/* 0, FX_EINVAL (kb or out NULL) or FX_ENOTFOUND (i out of range; *out is zeroed). */
+/* 0, FX_EINVAL (kb or out NULL), FX_ENOTFOUND (i out of range; *out is zeroed) or FX_ENOMEM.
+ * The pattern, rule, question and case views are built on the first call of any of their
+ * getters (thread-safe), which is why they may run out of memory. */
 int fx_kb_pattern_get(const fx_kb *kb, size_t i, fx_pattern_info *out);
 
 /* A rule's `because:` and `source:` texts, or NULL when it has none (or i is out of range). */
@@ -315,8 +317,8 @@ typedef struct fx_rule_summary {
 	size_t nacts;
 } fx_rule_summary;
 
-/* Summary of rule i; arrays and strings are borrowed from the kb. 0, FX_EINVAL or
- * FX_ENOTFOUND (i out of range; *out is zeroed). Example: a rule with
+/* Summary of rule i; arrays and strings are borrowed from the kb. 0, FX_EINVAL,
+ * FX_ENOTFOUND (i out of range; *out is zeroed) or FX_ENOMEM. Example: a rule with
  * `when: [{symptom: {kind: disk-full}}]` and `then: [{recommend: {remedy: free-space}}]`
  * has one MATCH link (tmpl "symptom", slot "kind" = disk-full) and one ASSERT link (tmpl
  * "recommend", slots remedy = free-space and rule = its id). */
@@ -338,7 +340,7 @@ typedef struct fx_question_info {
 size_t fx_kb_question_count(const fx_kb *kb);
 /* Index of a question by id, or -1. */
 long fx_kb_question_find(const fx_kb *kb, const char *id);
-/* 0, FX_EINVAL or FX_ENOTFOUND (i out of range; *out is zeroed). */
+/* 0, FX_EINVAL, FX_ENOTFOUND (i out of range; *out is zeroed) or FX_ENOMEM. */
 int fx_kb_question_get(const fx_kb *kb, size_t i, fx_question_info *out);
 
 /* A question and its answer, as a case gives them. */
@@ -374,7 +376,7 @@ typedef struct fx_case_info {
 } fx_case_info;
 
 size_t fx_kb_case_count(const fx_kb *kb);
-/* 0, FX_EINVAL or FX_ENOTFOUND (i out of range; *out is zeroed). */
+/* 0, FX_EINVAL, FX_ENOTFOUND (i out of range; *out is zeroed) or FX_ENOMEM. */
 int fx_kb_case_get(const fx_kb *kb, size_t i, fx_case_info *out);
 
 /* --- Lint ------------------------------------------------------------------------------------
