@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_sbuf.h"
 #include "cli_explain.h"
 
 #define READ_CHUNK ((size_t)1 << 16)
@@ -90,11 +91,7 @@ typedef struct case_error {
 } case_error;
 
 /* A growing byte string. */
-typedef struct sbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-} sbuf;
+typedef cli_sbuf sbuf;
 
 typedef struct progress progress;
 typedef struct pool pool;
@@ -174,51 +171,6 @@ typedef struct diag_ctx {
 
 /* --- Small tools ----------------------------------------------------------------------------- */
 
-static void sb_add(sbuf *b, const char *p, size_t n)
-{
-	if (b->oom)
-		return;
-	if (n + 1 > b->cap - b->len || !b->p) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *q;
-		while (cap - b->len < n + 1) {
-			if (cap > SIZE_MAX / 2) {
-				b->oom = 1;
-				return;
-			}
-			cap *= 2;
-		}
-		q = realloc(b->p, cap);
-		if (!q) {
-			b->oom = 1;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_addc(sbuf *b, char ch)
-{
-	sb_add(b, &ch, 1);
-}
-
-static void sb_clear(sbuf *b)
-{
-	b->len = 0;
-	b->oom = 0;
-	if (b->p)
-		b->p[0] = '\0';
-}
-
-static void sb_adds(sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
 /* Decimal digits without printf: a log of millions of cases prints two numbers each. */
 static void sb_u64(sbuf *b, uint64_t v)
 {
@@ -228,7 +180,7 @@ static void sb_u64(sbuf *b, uint64_t v)
 	do
 		d[--n] = (char)('0' + v % 10);
 	while ((v /= 10) != 0);
-	sb_add(b, d + n, sizeof d - n);
+	cli_sb_add(b, d + n, sizeof d - n);
 }
 
 /* Room for n + 1 items of size `size` in *items (capacity *cap). 0 or -1. */
@@ -327,20 +279,20 @@ static void esc_append(sbuf *b, const char *p, size_t n, size_t *col)
 		k = utf8_seq(u + i, n - i, &cp);
 		if (k && cp == '\t') {
 			do
-				sb_addc(b, ' ');
+				cli_sb_addc(b, ' ');
 			while (++*col % 8);
 		} else if (k && cp == '\n') {
-			sb_add(b, "\\n", 2);
+			cli_sb_add(b, "\\n", 2);
 			*col += 2;
 		} else if (k && cp >= 0x20 && cp != 0x7f && !(cp >= 0x80 && cp < 0xa0)) {
-			sb_add(b, p + i, k);
+			cli_sb_add(b, p + i, k);
 			*col += 1;
 		} else {
 			if (!k)
 				k = 1;
 			for (; k > 0; k--, i++) {
 				snprintf(hex, sizeof hex, "\\x%02X", u[i]);
-				sb_add(b, hex, 4);
+				cli_sb_add(b, hex, 4);
 				*col += 4;
 			}
 			continue;
@@ -354,7 +306,7 @@ static void put_text_to(diag_ctx *c, FILE *f, text t)
 {
 	size_t col = 0;
 
-	sb_clear(&c->tmp);
+	cli_sb_clear(&c->tmp);
 	esc_append(&c->tmp, t.p, t.len, &col);
 	if (c->tmp.oom)
 		fputs("(out of memory)", f);
@@ -414,19 +366,19 @@ static void add_session_error(diag_ctx *c, const char *code, int rc)
 	char pos[64];
 
 	if (e && e->file && *e->file && rc != FX_ELIMIT) {
-		sb_add(&b, e->file, strlen(e->file));
+		cli_sb_add(&b, e->file, strlen(e->file));
 		if (e->line) {
 			snprintf(pos, sizeof pos, e->col ? ":%u:%u" : ":%u", e->line, e->col);
-			sb_add(&b, pos, strlen(pos));
+			cli_sb_add(&b, pos, strlen(pos));
 		}
-		sb_add(&b, ": ", 2);
+		cli_sb_add(&b, ": ", 2);
 	}
 	if (rule) {
-		sb_add(&b, "in rule '", 9);
-		sb_add(&b, rule, strlen(rule));
-		sb_add(&b, "': ", 3);
+		cli_sb_add(&b, "in rule '", 9);
+		cli_sb_add(&b, rule, strlen(rule));
+		cli_sb_add(&b, "': ", 3);
 	}
-	sb_add(&b, msg, strlen(msg));
+	cli_sb_add(&b, msg, strlen(msg));
 	add_error(c, code, b.oom ? fx_strerror(FX_ENOMEM) : b.p, rule);
 	free(b.p);
 }
@@ -610,14 +562,14 @@ static void quote_match(diag_ctx *c, const char *t, size_t len, const match *m)
 	size_t ls, le, col = 0, span0, span1, i;
 	sbuf *l = &c->line, *k = &c->marks;
 
-	sb_clear(l);
-	sb_clear(k);
+	cli_sb_clear(l);
+	cli_sb_clear(k);
 	ls = m->start;
 	while (ls > 0 && t[ls - 1] != '\n' && m->start - ls < CONTEXT_BYTES)
 		ls--;
 	if (ls > 0 && t[ls - 1] != '\n') {
 		ls = char_start(t, len, ls);
-		sb_add(l, "...", 3);
+		cli_sb_add(l, "...", 3);
 		col = 3;
 	}
 	/* A match that ends with a line end shows nothing of the next line. */
@@ -629,31 +581,31 @@ static void quote_match(diag_ctx *c, const char *t, size_t len, const match *m)
 		le = char_start(t, len, le);
 	esc_append(l, t + ls, m->start - ls, &col);
 	span0 = col;
-	sb_add(l, sgr(c, BOLD), strlen(sgr(c, BOLD)));
+	cli_sb_add(l, sgr(c, BOLD), strlen(sgr(c, BOLD)));
 	if (m->end - m->start <= MATCH_SHOWN) {
 		esc_append(l, t + m->start, m->end - m->start, &col);
 	} else {
 		size_t a = char_start(t, len, m->start + MATCH_SHOWN / 2);
 		size_t b = char_start(t, len, m->end - MATCH_SHOWN / 2);
 		esc_append(l, t + m->start, a - m->start, &col);
-		sb_add(l, "...", 3);
+		cli_sb_add(l, "...", 3);
 		col += 3;
 		esc_append(l, t + b, m->end - b, &col);
 	}
 	span1 = col;
-	sb_add(l, sgr(c, RESET), strlen(sgr(c, RESET)));
+	cli_sb_add(l, sgr(c, RESET), strlen(sgr(c, RESET)));
 	esc_append(l, t + m->end, le - m->end, &col);
 	if (le < len && t[le] != '\n')
-		sb_add(l, "...", 3);
+		cli_sb_add(l, "...", 3);
 
 	/* An empty match still gets its caret, at the place it matched. */
 	for (i = 0; i < span0; i++)
-		sb_addc(k, ' ');
-	sb_add(k, sgr(c, GREEN), strlen(sgr(c, GREEN)));
-	sb_addc(k, '^');
+		cli_sb_addc(k, ' ');
+	cli_sb_add(k, sgr(c, GREEN), strlen(sgr(c, GREEN)));
+	cli_sb_addc(k, '^');
 	for (i = span0 + 1; i < span1; i++)
-		sb_addc(k, '~');
-	sb_add(k, sgr(c, RESET), strlen(sgr(c, RESET)));
+		cli_sb_addc(k, '~');
+	cli_sb_add(k, sgr(c, RESET), strlen(sgr(c, RESET)));
 }
 
 static char *put_str(char *p, const char *s)
@@ -732,14 +684,14 @@ static void print_case_dot(diag_ctx *c, const fx_case *cs)
 		put_text(c, cstr(c->errs[i].message ? c->errs[i].message : "out of memory"));
 		fputc('\n', c->out);
 	}
-	sb_clear(&c->tmp);
-	sb_add(&c->tmp, "case ", 5);
+	cli_sb_clear(&c->tmp);
+	cli_sb_add(&c->tmp, "case ", 5);
 	sb_u64(&c->tmp, cs->index);
-	sb_add(&c->tmp, " (", 2);
-	sb_adds(&c->tmp, c->input ? c->input : "");
-	sb_addc(&c->tmp, ':');
+	cli_sb_add(&c->tmp, " (", 2);
+	cli_sb_adds(&c->tmp, c->input ? c->input : "");
+	cli_sb_addc(&c->tmp, ':');
 	sb_u64(&c->tmp, cs->line);
-	sb_add(&c->tmp, ")", 2); /* with the NUL */
+	cli_sb_add(&c->tmp, ")", 2); /* with the NUL */
 	title = c->tmp.oom ? NULL : dup_text(c->tmp.p);
 	rc = title ? fx_diagnosis_new(&d, c->s) : FX_ENOMEM;
 	explainer(c, &e);
@@ -840,22 +792,22 @@ static void print_case_human(diag_ctx *c, const fx_case *cs)
 		return;
 	}
 	/* The header in one write: it is all a case with no diagnosis prints but one line. */
-	sb_clear(&c->tmp);
+	cli_sb_clear(&c->tmp);
 	if (c->ncases > 1)
-		sb_addc(&c->tmp, '\n');
-	sb_adds(&c->tmp, sgr(c, BOLD));
-	sb_add(&c->tmp, "case ", 5);
+		cli_sb_addc(&c->tmp, '\n');
+	cli_sb_adds(&c->tmp, sgr(c, BOLD));
+	cli_sb_add(&c->tmp, "case ", 5);
 	sb_u64(&c->tmp, cs->index);
-	sb_add(&c->tmp, " (", 2);
+	cli_sb_add(&c->tmp, " (", 2);
 	if (c->in_esc.oom)
-		sb_adds(&c->tmp, "(out of memory)");
+		cli_sb_adds(&c->tmp, "(out of memory)");
 	else
-		sb_add(&c->tmp, c->in_esc.p ? c->in_esc.p : "", c->in_esc.len);
-	sb_addc(&c->tmp, ':');
+		cli_sb_add(&c->tmp, c->in_esc.p ? c->in_esc.p : "", c->in_esc.len);
+	cli_sb_addc(&c->tmp, ':');
 	sb_u64(&c->tmp, cs->line);
-	sb_addc(&c->tmp, ')');
-	sb_adds(&c->tmp, sgr(c, RESET));
-	sb_addc(&c->tmp, '\n');
+	cli_sb_addc(&c->tmp, ')');
+	cli_sb_adds(&c->tmp, sgr(c, RESET));
+	cli_sb_addc(&c->tmp, '\n');
 	if (c->tmp.oom)
 		fprintf(c->out, "case %" PRIu64 " (out of memory)\n", cs->index);
 	else
@@ -951,15 +903,15 @@ static json_t *jtext(diag_ctx *c, text t)
 	uint32_t cp;
 	json_t *j;
 
-	sb_clear(&c->tmp);
-	sb_add(&c->tmp, "", 0);
+	cli_sb_clear(&c->tmp);
+	cli_sb_add(&c->tmp, "", 0);
 	while (i < t.len) {
 		k = utf8_seq(u + i, t.len - i, &cp);
 		if (k) {
-			sb_add(&c->tmp, t.p + i, k);
+			cli_sb_add(&c->tmp, t.p + i, k);
 			i += k;
 		} else {
-			sb_add(&c->tmp, "\xef\xbf\xbd", 3);
+			cli_sb_add(&c->tmp, "\xef\xbf\xbd", 3);
 			i++;
 		}
 	}
@@ -1018,15 +970,15 @@ static void print_case_json(diag_ctx *c, const fx_case *cs, int diagnosed)
 		/* Nothing to say but the case's numbers: the line jansson would write, without
 		 * building it object by object. */
 		sbuf *b = &c->tmp;
-		sb_clear(b);
-		sb_add(b, c->in_json.p, c->in_json.len);
+		cli_sb_clear(b);
+		cli_sb_add(b, c->in_json.p, c->in_json.len);
 		sb_u64(b, cs->index);
-		sb_adds(b, ",\"line\":");
+		cli_sb_adds(b, ",\"line\":");
 		sb_u64(b, cs->line);
-		sb_adds(b, cs->truncated ? ",\"truncated\":true" : ",\"truncated\":false");
-		sb_adds(b, ",\"dropped\":");
+		cli_sb_adds(b, cs->truncated ? ",\"truncated\":true" : ",\"truncated\":false");
+		cli_sb_adds(b, ",\"dropped\":");
 		sb_u64(b, cs->dropped);
-		sb_adds(b, ",\"diagnosed\":false,\"findings\":[],\"remedies\":[],\"matches\":[],"
+		cli_sb_adds(b, ",\"diagnosed\":false,\"findings\":[],\"remedies\":[],\"matches\":[],"
 		           "\"errors\":[]}\n");
 		if (!b->oom && cs->index <= INT64_MAX && cs->line <= INT64_MAX &&
 		    cs->dropped <= INT64_MAX) {
@@ -1356,10 +1308,10 @@ static void set_input(diag_ctx *c, const char *name)
 	char *d = NULL;
 
 	c->input = name;
-	sb_clear(&c->in_esc);
-	sb_add(&c->in_esc, "", 0);
+	cli_sb_clear(&c->in_esc);
+	cli_sb_add(&c->in_esc, "", 0);
 	esc_append(&c->in_esc, name, strlen(name), &col);
-	sb_clear(&c->in_json);
+	cli_sb_clear(&c->in_json);
 	if (!c->json)
 		return;
 	o = json_object();
@@ -1370,8 +1322,8 @@ static void set_input(diag_ctx *c, const char *name)
 	n = d ? strlen(d) : 0;
 	/* Without it, each case's object is built in full (print_case_json). */
 	if (n > 1 && d[n - 1] == '}') {
-		sb_add(&c->in_json, d, n - 1);
-		sb_adds(&c->in_json, ",\"case\":");
+		cli_sb_add(&c->in_json, d, n - 1);
+		cli_sb_adds(&c->in_json, ",\"case\":");
 	} else {
 		c->in_json.oom = 1;
 	}

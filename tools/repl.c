@@ -37,46 +37,6 @@ static char *strndup_(const char *s, size_t n)
 	return p;
 }
 
-void repl_sb_add(repl_sbuf *b, const char *p, size_t n)
-{
-	if (b->oom)
-		return;
-	if (!b->p || n + 1 > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 128;
-		char *q;
-		while (cap - b->len < n + 1) {
-			if (cap > SIZE_MAX / 2) {
-				b->oom = 1;
-				return;
-			}
-			cap *= 2;
-		}
-		q = realloc(b->p, cap);
-		if (!q) {
-			b->oom = 1;
-			return;
-		}
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-void repl_sb_adds(repl_sbuf *b, const char *s)
-{
-	repl_sb_add(b, s, strlen(s));
-}
-
-void repl_sb_clear(repl_sbuf *b)
-{
-	b->len = 0;
-	b->oom = 0;
-	if (b->p)
-		b->p[0] = '\0';
-}
-
 static const char *skip_space(const char *p)
 {
 	while (*p == ' ' || *p == '\t')
@@ -134,7 +94,7 @@ static const char *plural(size_t n)
 }
 
 /* Room for n bytes in b (its text is then undefined). 0 or FX_ENOMEM. */
-static int sb_reserve(repl_sbuf *b, size_t n)
+static int sb_reserve(cli_sbuf *b, size_t n)
 {
 	char *p;
 
@@ -148,7 +108,7 @@ static int sb_reserve(repl_sbuf *b, size_t n)
 	return 0;
 }
 
-const char *repl_fact_text(const fx_session *s, repl_sbuf *b, uint64_t id)
+const char *repl_fact_text(const fx_session *s, cli_sbuf *b, uint64_t id)
 {
 	int n = sb_reserve(b, 256);
 
@@ -512,7 +472,7 @@ static int cmd_paste(repl *r, const char *args)
 	if (*args)
 		return cmd_paste_text(r, args);
 	r->collecting = 1;
-	repl_sb_clear(&r->paste);
+	cli_sb_clear(&r->paste);
 	if (r->tty)
 		printf("Paste the text; end it with a line holding only '.'.\n");
 	return 0;
@@ -1352,8 +1312,8 @@ int repl_line(repl *r, const char *line)
 			free(trimmed);
 			return rc;
 		}
-		repl_sb_adds(&r->paste, line[0] == '.' ? line + 1 : line);
-		repl_sb_add(&r->paste, "\n", 1);
+		cli_sb_adds(&r->paste, line[0] == '.' ? line + 1 : line);
+		cli_sb_add(&r->paste, "\n", 1);
 		return 0;
 	}
 	if (strchr(line, '\n'))

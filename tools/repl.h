@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "cli_sbuf.h"
 
 /* repl_line's result when the user asked to leave. */
 #define REPL_QUIT 1
@@ -20,13 +21,6 @@
 #define REPL_GREEN "\033[1;32m"
 #define REPL_YELLOW "\033[1;33m"
 #define REPL_RESET "\033[0m"
-
-/* A growing NUL-terminated byte string. */
-typedef struct repl_sbuf {
-	char *p;
-	size_t len, cap;
-	int oom;          /* an append failed: the content is incomplete */
-} repl_sbuf;
 
 /* One input of the user that changed working memory (see "The log of inputs" in repl.c). */
 typedef enum repl_event_kind {
@@ -78,8 +72,8 @@ typedef struct repl {
 	long pending;          /* index of the question waiting for an answer, or -1 */
 	int consulting;        /* a consultation is under way: say when questions run out */
 	int collecting;        /* between `paste` and `.`: lines go into `paste` */
-	repl_sbuf paste;       /* the lines of a paste being collected */
-	repl_sbuf tmp;         /* scratch for fact texts */
+	cli_sbuf paste;       /* the lines of a paste being collected */
+	cli_sbuf tmp;         /* scratch for fact texts */
 	int tty;               /* a person at a terminal: readline, prompts */
 	int color;             /* SGR sequences on stdout */
 	int trace;             /* trace on */
@@ -112,12 +106,9 @@ int repl_is_command(repl *r, const char *line);
 int repl_load_kb(repl *r, fx_kb **out);
 
 char *repl_strdup(const char *s);
-void repl_sb_add(repl_sbuf *b, const char *p, size_t n);
-void repl_sb_adds(repl_sbuf *b, const char *s);
-void repl_sb_clear(repl_sbuf *b);
 const char *repl_sgr(const repl *r, const char *seq);
 /* Fact id as `(template (slot value) ...)`, in b; valid until b's next use. */
-const char *repl_fact_text(const fx_session *s, repl_sbuf *b, uint64_t id);
+const char *repl_fact_text(const fx_session *s, cli_sbuf *b, uint64_t id);
 
 /* --- repl_engine.c: every call into libfixit's diagnosis API ---------------------------------- */
 

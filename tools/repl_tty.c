@@ -29,19 +29,19 @@ static volatile sig_atomic_t got_sigint, got_winch;
 static char *history_path(void)
 {
 	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	repl_sbuf b = {0};
+	cli_sbuf b = {0};
 	size_t i;
 
 	/* The XDG spec says a relative path in the variable is to be ignored. */
 	if (xdg && xdg[0] == '/') {
-		repl_sb_adds(&b, xdg);
+		cli_sb_adds(&b, xdg);
 	} else if (home && *home) {
-		repl_sb_adds(&b, home);
-		repl_sb_adds(&b, "/.local/state");
+		cli_sb_adds(&b, home);
+		cli_sb_adds(&b, "/.local/state");
 	} else {
 		return NULL;
 	}
-	repl_sb_adds(&b, "/fixit");
+	cli_sb_adds(&b, "/fixit");
 	if (b.oom) {
 		free(b.p);
 		return NULL;
@@ -57,7 +57,7 @@ static char *history_path(void)
 			b.p[i] = c;
 		}
 	}
-	repl_sb_adds(&b, "/history");
+	cli_sb_adds(&b, "/history");
 	if (b.oom) {
 		free(b.p);
 		return NULL;
@@ -348,7 +348,7 @@ static const char *prompt(const repl *r)
 /* Lines of a paste that arrived without bracketed paste (a terminal without it, TERM=dumb):
  * lines that are not commands, each followed at once by more input, are gathered into one
  * message. */
-static repl_sbuf gathered;
+static cli_sbuf gathered;
 
 /* Whether more input arrives within a few milliseconds: the rest of a paste. A person does not
  * type the next line that fast. */
@@ -377,15 +377,15 @@ static void on_line(char *line)
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
 	if (gathered.len || (!strchr(line, '\n') && !repl_is_command(cur, line) && more_input())) {
-		repl_sb_adds(&gathered, line);
+		cli_sb_adds(&gathered, line);
 		free(line);
 		if (more_input()) {
-			repl_sb_add(&gathered, "\n", 1);
+			cli_sb_add(&gathered, "\n", 1);
 			rl_set_prompt("");
 			return;
 		}
 		line = gathered.oom ? NULL : repl_strdup(gathered.p);
-		repl_sb_clear(&gathered);
+		cli_sb_clear(&gathered);
 		if (!line) {
 			loop_rc = FX_ENOMEM;
 			done = 1;
