@@ -226,88 +226,13 @@ static text cstr(const char *s)
 	return t;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (n bytes available), or 0 when the bytes there
- * are not one. Overlong forms, surrogates and code points past U+10FFFF are not well formed.
- * *cp receives the code point. */
-static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	uint32_t c;
-	size_t len, i;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		c = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		c = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		c = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-/* Appends p[0, n) to b as text fit for a terminal or a text file: printable UTF-8 as it is, a
- * newline as the two characters \n, a tab as spaces to the next multiple of 8 columns, every
- * other byte (controls, C1 controls, bytes of no well-formed sequence) as \xNN. *col counts
- * the columns written (a character is taken as one column wide). */
-static void esc_append(sbuf *b, const char *p, size_t n, size_t *col)
-{
-	const unsigned char *u = (const unsigned char *)p;
-	size_t i = 0, k;
-	uint32_t cp;
-	char hex[8];
-
-	while (i < n) {
-		k = utf8_seq(u + i, n - i, &cp);
-		if (k && cp == '\t') {
-			do
-				cli_sb_addc(b, ' ');
-			while (++*col % 8);
-		} else if (k && cp == '\n') {
-			cli_sb_add(b, "\\n", 2);
-			*col += 2;
-		} else if (k && cp >= 0x20 && cp != 0x7f && !(cp >= 0x80 && cp < 0xa0)) {
-			cli_sb_add(b, p + i, k);
-			*col += 1;
-		} else {
-			if (!k)
-				k = 1;
-			for (; k > 0; k--, i++) {
-				snprintf(hex, sizeof hex, "\\x%02X", u[i]);
-				cli_sb_add(b, hex, 4);
-				*col += 4;
-			}
-			continue;
-		}
-		i += k;
-	}
-}
-
-/* Prints bytes escaped as esc_append does. */
+/* Prints bytes escaped as cli_sb_add_escaped does. */
 static void put_text_to(diag_ctx *c, FILE *f, text t)
 {
 	size_t col = 0;
 
 	cli_sb_clear(&c->tmp);
-	esc_append(&c->tmp, t.p, t.len, &col);
+	cli_sb_add_escaped(&c->tmp, t.p, t.len, &col);
 	if (c->tmp.oom)
 		fputs("(out of memory)", f);
 	else if (c->tmp.len)
@@ -579,22 +504,22 @@ static void quote_match(diag_ctx *c, const char *t, size_t len, const match *m)
 			le++;
 	if (le < len && t[le] != '\n' && le > m->end)
 		le = char_start(t, len, le);
-	esc_append(l, t + ls, m->start - ls, &col);
+	cli_sb_add_escaped(l, t + ls, m->start - ls, &col);
 	span0 = col;
 	cli_sb_add(l, sgr(c, BOLD), strlen(sgr(c, BOLD)));
 	if (m->end - m->start <= MATCH_SHOWN) {
-		esc_append(l, t + m->start, m->end - m->start, &col);
+		cli_sb_add_escaped(l, t + m->start, m->end - m->start, &col);
 	} else {
 		size_t a = char_start(t, len, m->start + MATCH_SHOWN / 2);
 		size_t b = char_start(t, len, m->end - MATCH_SHOWN / 2);
-		esc_append(l, t + m->start, a - m->start, &col);
+		cli_sb_add_escaped(l, t + m->start, a - m->start, &col);
 		cli_sb_add(l, "...", 3);
 		col += 3;
-		esc_append(l, t + b, m->end - b, &col);
+		cli_sb_add_escaped(l, t + b, m->end - b, &col);
 	}
 	span1 = col;
 	cli_sb_add(l, sgr(c, RESET), strlen(sgr(c, RESET)));
-	esc_append(l, t + m->end, le - m->end, &col);
+	cli_sb_add_escaped(l, t + m->end, le - m->end, &col);
 	if (le < len && t[le] != '\n')
 		cli_sb_add(l, "...", 3);
 
@@ -906,7 +831,7 @@ static json_t *jtext(diag_ctx *c, text t)
 	cli_sb_clear(&c->tmp);
 	cli_sb_add(&c->tmp, "", 0);
 	while (i < t.len) {
-		k = utf8_seq(u + i, t.len - i, &cp);
+		k = cli_utf8_seq(u + i, t.len - i, &cp);
 		if (k) {
 			cli_sb_add(&c->tmp, t.p + i, k);
 			i += k;
@@ -1310,7 +1235,7 @@ static void set_input(diag_ctx *c, const char *name)
 	c->input = name;
 	cli_sb_clear(&c->in_esc);
 	cli_sb_add(&c->in_esc, "", 0);
-	esc_append(&c->in_esc, name, strlen(name), &col);
+	cli_sb_add_escaped(&c->in_esc, name, strlen(name), &col);
 	cli_sb_clear(&c->in_json);
 	if (!c->json)
 		return;

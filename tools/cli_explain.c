@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cli_explain.h"
+#include "cli_sbuf.h"
 
 /* A derivation deeper than this is cut (rules feeding rules rarely go past 5). */
 #define MAX_DEPTH 12
@@ -27,132 +28,19 @@
 
 /* --- Small tools ------------------------------------------------------------------------------- */
 
-/* A growing byte string, NUL-terminated; oom once an append failed. */
-typedef struct xbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-} xbuf;
-
-/* Room for n more bytes and a NUL. 0 or -1. */
-static int xb_reserve(xbuf *b, size_t n)
-{
-	size_t cap = b->cap ? b->cap : 128;
-	char *q;
-
-	if (b->oom)
-		return -1;
-	if (b->len + n + 1 <= b->cap)
-		return 0;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	q = realloc(b->p, cap);
-	if (!q) {
-		b->oom = 1;
-		return -1;
-	}
-	b->p = q;
-	b->cap = cap;
-	return 0;
-}
-
-static void xb_add(xbuf *b, const char *p, size_t n)
-{
-	if (xb_reserve(b, n) < 0)
-		return;
-	if (n)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void xb_adds(xbuf *b, const char *s)
-{
-	xb_add(b, s, strlen(s));
-}
-
-/* Length of the well-formed UTF-8 sequence at p (n bytes left), 0 when there is none; *cp gets
- * its code point. Overlong forms, surrogates and code points past U+10FFFF are not well formed. */
-static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	uint32_t c;
-	size_t len, i;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		c = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		c = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		c = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-/* Appends p[0, n) as text fit for a terminal: printable UTF-8 as it is, a tab as spaces to the
- * next multiple of 8 columns, a newline as \n, any other control or ill-formed byte as \xNN.
- * *col counts the columns (a character taken as one wide). */
-static void esc_add(xbuf *b, const char *p, size_t n, size_t *col)
-{
-	const unsigned char *u = (const unsigned char *)p;
-	size_t i = 0, k;
-	uint32_t cp;
-	char hex[8];
-
-	while (i < n) {
-		k = utf8_seq(u + i, n - i, &cp);
-		if (k && cp == '\t') {
-			do
-				xb_add(b, " ", 1);
-			while (++*col % 8);
-		} else if (k && cp == '\n') {
-			xb_add(b, "\\n", 2);
-			*col += 2;
-		} else if (k && cp >= 0x20 && cp != 0x7f && !(cp >= 0x80 && cp < 0xa0)) {
-			xb_add(b, p + i, k);
-			*col += 1;
-		} else {
-			snprintf(hex, sizeof hex, "\\x%02X", u[i]);
-			xb_add(b, hex, 4);
-			*col += 4;
-			k = 1;
-		}
-		i += k;
-	}
-}
-
 /* p[0, n) as valid UTF-8: each byte of no well-formed sequence becomes U+FFFD. */
-static void utf8_add(xbuf *b, const char *p, size_t n)
+static void utf8_add(cli_sbuf *b, const char *p, size_t n)
 {
 	size_t i = 0, k;
 	uint32_t cp;
 
 	while (i < n) {
-		k = utf8_seq((const unsigned char *)p + i, n - i, &cp);
+		k = cli_utf8_seq((const unsigned char *)p + i, n - i, &cp);
 		if (k) {
-			xb_add(b, p + i, k);
+			cli_sb_add(b, p + i, k);
 			i += k;
 		} else {
-			xb_add(b, "\xef\xbf\xbd", 3);
+			cli_sb_add(b, "\xef\xbf\xbd", 3);
 			i++;
 		}
 	}
@@ -164,16 +52,16 @@ static const char *sgr(const cli_explain *e, const char *seq)
 }
 
 /* The fact's text as fx_session_fact_format writes it (raw bytes), into b. 0 or -1. */
-static int fact_raw(const cli_explain *e, uint64_t id, xbuf *b)
+static int fact_raw(const cli_explain *e, uint64_t id, cli_sbuf *b)
 {
 	int n;
 
 	b->len = 0;
-	if (xb_reserve(b, 255) < 0)
+	if (cli_sb_reserve(b, 255) < 0)
 		return -1;
 	n = fx_session_fact_format(e->s, id, b->p, b->cap);
 	if (n >= 0 && (size_t)n >= b->cap) {
-		if (xb_reserve(b, (size_t)n) < 0)
+		if (cli_sb_reserve(b, (size_t)n) < 0)
 			return -1;
 		n = fx_session_fact_format(e->s, id, b->p, b->cap);
 	}
@@ -285,15 +173,15 @@ static void indent(const cli_explain *e, int depth)
 /* The fact's text escaped for a terminal, in e->buf (valid until the next call). */
 static const char *fact_text(cli_explain *e, uint64_t id)
 {
-	xbuf raw = {0}, b = {e->buf, 0, e->cap, 0};
+	cli_sbuf raw = {0}, b = {e->buf, 0, e->cap, 0};
 	size_t col = 0;
 
 	if (fact_raw(e, id, &raw) < 0) {
 		free(raw.p);
 		return "(?)";
 	}
-	esc_add(&b, raw.p, raw.len, &col);
-	xb_add(&b, "", 0);
+	cli_sb_add_escaped(&b, raw.p, raw.len, &col);
+	cli_sb_add(&b, "", 0);
 	free(raw.p);
 	e->buf = b.p;
 	e->cap = b.cap;
@@ -314,7 +202,7 @@ static void show_span(cli_explain *e, const char *t, size_t len, size_t start, s
                       int depth)
 {
 	size_t ls, le, from, to, col = 0, span0, span1, i;
-	xbuf l = {0}, k = {0};
+	cli_sbuf l = {0}, k = {0};
 
 	if (start > len)
 		start = len;
@@ -332,28 +220,28 @@ static void show_span(cli_explain *e, const char *t, size_t len, size_t start, s
 		from = ls;
 	if (to < end)
 		to = end;
-	xb_add(&l, "", 0);
+	cli_sb_add(&l, "", 0);
 	if (from > ls) {
-		xb_add(&l, "...", 3);
-		xb_add(&k, "   ", 3);
+		cli_sb_add(&l, "...", 3);
+		cli_sb_add(&k, "   ", 3);
 	}
-	esc_add(&l, t + from, start - from, &col);
+	cli_sb_add_escaped(&l, t + from, start - from, &col);
 	span0 = col;
-	xb_adds(&l, sgr(e, YELLOW));
-	esc_add(&l, t + start, end - start, &col);
+	cli_sb_adds(&l, sgr(e, YELLOW));
+	cli_sb_add_escaped(&l, t + start, end - start, &col);
 	span1 = col;
-	xb_adds(&l, sgr(e, RESET));
-	esc_add(&l, t + end, to - end, &col);
+	cli_sb_adds(&l, sgr(e, RESET));
+	cli_sb_add_escaped(&l, t + end, to - end, &col);
 	if (to < le)
-		xb_add(&l, "...", 3);
+		cli_sb_add(&l, "...", 3);
 	indent(e, depth);
 	fprintf(e->out, "| %s\n", l.oom ? "(out of memory)" : l.p);
 	if (!e->color) {
 		for (i = 0; i < span0; i++)
-			xb_add(&k, " ", 1);
-		xb_add(&k, "^", 1);
+			cli_sb_add(&k, " ", 1);
+		cli_sb_add(&k, "^", 1);
 		for (i = span0 + 1; i < span1; i++)
-			xb_add(&k, "~", 1);
+			cli_sb_add(&k, "~", 1);
 		indent(e, depth);
 		fprintf(e->out, "| %s\n", k.oom ? "" : k.p);
 	}
@@ -474,10 +362,10 @@ static void jpush(int *oom, json_t *a, json_t *v)
 
 static json_t *jbytes(const char *p, size_t n)
 {
-	xbuf b = {0};
+	cli_sbuf b = {0};
 	json_t *j;
 
-	xb_add(&b, "", 0);
+	cli_sb_add(&b, "", 0);
 	utf8_add(&b, p, n);
 	j = b.oom ? NULL : json_stringn(b.p, b.len);
 	free(b.p);
@@ -558,7 +446,7 @@ static json_t *origin_json(cli_explain *e, uint64_t id, const support *sp, int d
 static json_t *fact_json(cli_explain *e, uint64_t id, int depth, int *oom)
 {
 	json_t *o = json_object(), *a;
-	xbuf raw = {0};
+	cli_sbuf raw = {0};
 	size_t i, n;
 
 	if (!o) {
@@ -662,11 +550,11 @@ static int grow(void *items, size_t *cap, size_t n, size_t size)
 /* A DOT string's content: valid UTF-8, controls escaped, quotes and backslashes escaped. */
 static void dot_text(dot *g, const char *p, size_t n)
 {
-	xbuf b = {0};
+	cli_sbuf b = {0};
 	size_t col = 0, i;
 
-	xb_add(&b, "", 0);
-	esc_add(&b, p, n, &col);
+	cli_sb_add(&b, "", 0);
+	cli_sb_add_escaped(&b, p, n, &col);
 	if (b.oom) {
 		g->oom = 1;
 		free(b.p);
@@ -805,7 +693,7 @@ static void dot_fact(dot *g, uint64_t id, int depth)
 	cli_explain *e = g->e;
 	char me[32], from[32];
 	size_t i, n;
-	xbuf raw = {0};
+	cli_sbuf raw = {0};
 
 	if (seen(e, id))
 		return;
