@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "cli_kb.h"
 #include "cli_sbuf.h"
 #include "cli_explain.h"
 
@@ -1776,99 +1777,6 @@ done:
 
 /* --- The knowledge base ----------------------------------------------------------------------------- */
 
-/* The knowledge base compiled into the binary (rules/iphone-backup/ at build time), in its
- * lean form: tools/embed-kb.sh blanks the comments, docs, examples and near-misses diagnosing
- * never reads (keeping every other line where it was, so explanations cite the real file:line)
- * and leaves the test cases out. `fixit test`, `check` and the REPL load the full form. */
-static int builtin_kb(fx_kb **out, const fx_load_opts *lo)
-{
-	const char **names, **texts;
-	size_t *lens, i, n = 0;
-	int rc;
-
-	*out = NULL;
-	if (cli_builtin_kb_count == 0)
-		return FX_ENOTFOUND;
-	names = malloc(cli_builtin_kb_count * sizeof *names);
-	texts = malloc(cli_builtin_kb_count * sizeof *texts);
-	lens = malloc(cli_builtin_kb_count * sizeof *lens);
-	if (!names || !texts || !lens) {
-		rc = FX_ENOMEM;
-		goto done;
-	}
-	for (i = 0; i < cli_builtin_kb_count; i++) {
-		if (!cli_builtin_kb_lean_texts[i])
-			continue;
-		names[n] = cli_builtin_kb_names[i];
-		texts[n] = cli_builtin_kb_lean_texts[i];
-		lens[n++] = cli_builtin_kb_lean_lens[i];
-	}
-	rc = fx_kb_load_buffers(out, names, texts, lens, n, lo);
-done:
-	free(names);
-	free(texts);
-	free(lens);
-	return rc;
-}
-
-typedef struct load_count {
-	unsigned errors, warnings;
-} load_count;
-
-static void on_load_diag(const fx_diag *d, void *ud)
-{
-	load_count *n = ud;
-
-	if (d->severity == FX_SEV_ERROR)
-		n->errors++;
-	else if (d->severity == FX_SEV_WARNING)
-		n->warnings++;
-	cli_diag_print(d, 0);
-}
-
-/* Loads the knowledge base from paths (or the built-in one when there are none) and finds the
- * diagnosis templates in it. Returns an exit status. */
-static int load_kb(diag_ctx *c, const char **paths, size_t npaths)
-{
-	fx_load_opts lo;
-	load_count n = {0, 0};
-	size_t i;
-	int rc, status = CLI_EXIT_OK;
-
-	memset(&lo, 0, sizeof lo);
-	lo.diag = on_load_diag;
-	lo.diag_ud = &n;
-	if (npaths == 0) {
-		rc = builtin_kb(&c->kb, &lo);
-		if (rc == FX_ENOTFOUND) {
-			cli_error("no knowledge base: this fixit was built without one; use --rules PATH");
-			return CLI_EXIT_ERROR;
-		}
-	} else {
-		/* The loader would report a missing path too, but without errno's words. */
-		for (i = 0; i < npaths; i++) {
-			struct stat st;
-			if (stat(paths[i], &st) != 0) {
-				cli_error("%s: %s", paths[i], strerror(errno));
-				status = CLI_EXIT_ERROR;
-			}
-		}
-		if (status != CLI_EXIT_OK)
-			return status;
-		rc = fx_kb_load(&c->kb, paths, npaths, &lo);
-	}
-	if (rc < 0) {
-		c->kb = NULL;
-		if (n.errors || n.warnings)
-			cli_error("%u error%s, %u warning%s", n.errors, n.errors == 1 ? "" : "s",
-			          n.warnings, n.warnings == 1 ? "" : "s");
-		else
-			cli_error("cannot load the knowledge base: %s", fx_strerror(rc));
-		return CLI_EXIT_ERROR;
-	}
-	return CLI_EXIT_OK;
-}
-
 static size_t slot_index(const fx_kb *kb, long t, const char *name)
 {
 	size_t i, n = t >= 0 ? fx_kb_template_slot_count(kb, (size_t)t) : 0;
@@ -1895,33 +1803,6 @@ static void find_templates(diag_ctx *c)
 
 /* --- The command ------------------------------------------------------------------------------------- */
 
-/* FIXIT_RULES split at ':' into paths (empty parts skipped); *copy owns the strings. */
-static size_t env_rules(char **copy, const char ***paths)
-{
-	const char *env = getenv("FIXIT_RULES");
-	size_t n = 0;
-	char *p;
-
-	*copy = NULL;
-	*paths = NULL;
-	if (!env || !*env)
-		return 0;
-	*copy = dup_text(env);
-	*paths = calloc(strlen(env) + 1, sizeof **paths);
-	if (!*copy || !*paths)
-		return 0;
-	for (p = *copy;;) {
-		char *colon = strchr(p, ':');
-		if (colon)
-			*colon = '\0';
-		if (*p)
-			(*paths)[n++] = p;
-		if (!colon)
-			return n;
-		p = colon + 1;
-	}
-}
-
 static int stdout_color(void)
 {
 	const char *term = getenv("TERM");
@@ -1939,8 +1820,8 @@ int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
 	cli_args a;
 	const char **rules = calloc((size_t)argc + 1, sizeof *rules);
 	const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
-	const char **env_paths = NULL;
-	char *env_copy = NULL, *buf = NULL;
+	cli_kb_opts ko;
+	char *buf = NULL;
 	size_t nrules = 0, ninputs = 0, i;
 	fx_read_mode mode = FX_READ_BLOCKS;
 	int key, mode_opt = 0, status = CLI_EXIT_OK, rc;
@@ -2018,15 +1899,14 @@ int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
 		status = CLI_EXIT_USAGE;
 		goto done;
 	}
-	if (nrules == 0) {
-		nrules = env_rules(&env_copy, &env_paths);
-		if (!env_paths && getenv("FIXIT_RULES") && *getenv("FIXIT_RULES")) {
-			cli_error("out of memory");
-			status = CLI_EXIT_ERROR;
-			goto done;
-		}
-	}
-	status = load_kb(&c, env_paths ? env_paths : rules, nrules);
+	/* The built-in kb in its lean form: tools/embed-kb.sh blanks the comments, docs, examples
+	 * and near-misses diagnosing never reads (every other line stays where it was, so
+	 * explanations cite the real file:line) and leaves the test cases out. */
+	memset(&ko, 0, sizeof ko);
+	ko.rules = rules;
+	ko.nrules = nrules;
+	ko.lean = 1;
+	status = cli_kb_load(&c.kb, &ko, NULL);
 	if (status != CLI_EXIT_OK)
 		goto done;
 	find_templates(&c);
@@ -2073,8 +1953,6 @@ done:
 	free(c.in_json.p);
 	free(c.pend);
 	free(buf);
-	free(env_copy);
-	free(env_paths);
 	free(rules);
 	free(inputs);
 	return status;

@@ -232,8 +232,7 @@ static void on_diag(const fx_diag *d, void *ud)
 		cli_diag_print(d, 0);
 }
 
-/* FIXIT_RULES split at ':' (empty parts skipped) into f. */
-static int env_rules(cli_files *f)
+int cli_env_rules(cli_files *f)
 {
 	const char *env = getenv("FIXIT_RULES");
 	char *copy, *p;
@@ -286,10 +285,13 @@ static int load_builtin(fx_kb **out, const cli_kb_opts *o, const fx_load_opts *l
 		cli_error("out of memory");
 		goto done;
 	}
-	for (i = 0; i < n; i++) {
-		names[i] = cli_builtin_kb_names[i];
-		texts[i] = cli_builtin_kb_texts[i];
-		lens[i] = cli_builtin_kb_lens[i];
+	/* The lean form has no text for the files diagnosing never reads (cases). */
+	for (i = n = 0; i < cli_builtin_kb_count; i++) {
+		if (o->lean && !cli_builtin_kb_lean_texts[i])
+			continue;
+		names[n] = cli_builtin_kb_names[i];
+		texts[n] = o->lean ? cli_builtin_kb_lean_texts[i] : cli_builtin_kb_texts[i];
+		lens[n++] = o->lean ? cli_builtin_kb_lean_lens[i] : cli_builtin_kb_lens[i];
 	}
 	for (k = 0; k < extra.n; k++) {
 		if (slurp(extra.paths[k], &owned[k], &lens[n + k]) < 0) {
@@ -330,7 +332,7 @@ int cli_kb_load(fx_kb **out, const cli_kb_opts *o, cli_kb_counts *counts)
 	lo.diag = on_diag;
 	lo.diag_ud = &c;
 	if (nrules == 0) {
-		if (env_rules(&env) < 0) {
+		if (cli_env_rules(&env) < 0) {
 			cli_error("out of memory");
 			return CLI_EXIT_ERROR;
 		}

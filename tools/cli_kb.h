@@ -16,6 +16,8 @@ typedef struct cli_kb_opts {
 	fx_diag_fn diag;          /* receives each diagnostic; NULL: cli_diag_print */
 	void *diag_ud;
 	int quiet;                /* print nothing, not even the summary line */
+	int lean;                 /* the built-in kb in its lean form (what diagnosing reads; no
+	                             cases); it cannot take extra files */
 	const char *label;        /* named in the summary line ("the baseline"), or NULL */
 } cli_kb_opts;
 
@@ -44,6 +46,8 @@ typedef struct cli_files {
  * why (a path that cannot be read). */
 int cli_files_add(cli_files *f, const char *path);
 void cli_files_dispose(cli_files *f);
+/* FIXIT_RULES split at ':' (empty parts skipped) and appended to f. 0, or -1 out of memory. */
+int cli_env_rules(cli_files *f);
 
 /* Reads one text file ("-": standard input) into cases; fn receives each. Returns 0, fn's
  * non-zero value, or -1 after printing why the file could not be read. */

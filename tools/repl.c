@@ -1363,30 +1363,6 @@ int repl_line(repl *r, const char *line)
 
 /* --- Start and end ----------------------------------------------------------------------------- */
 
-/* FIXIT_RULES split at ':' (empty parts skipped), into r->paths. */
-static int env_paths(repl *r)
-{
-	const char *env = getenv("FIXIT_RULES");
-	char *p;
-
-	if (!env || !*env)
-		return 0;
-	r->env_copy = repl_strdup(env);
-	r->paths = calloc(strlen(env) + 1, sizeof *r->paths);
-	if (!r->env_copy || !r->paths)
-		return FX_ENOMEM;
-	for (p = r->env_copy;;) {
-		char *colon = strchr(p, ':');
-		if (colon)
-			*colon = '\0';
-		if (*p)
-			r->paths[r->npaths++] = p;
-		if (!colon)
-			return 0;
-		p = colon + 1;
-	}
-}
-
 static void on_load_diag(const fx_diag *d, void *ud)
 {
 	(void)ud;
@@ -1425,7 +1401,7 @@ static void repl_dispose(repl *r)
 	fx_session_free(r->s);
 	fx_kb_free(r->kb);
 	free(r->paths);
-	free(r->env_copy);
+	cli_files_dispose(&r->env);
 	free(r->tmp.p);
 	free(r->paste.p);
 	ranking_free(&r->changed);
@@ -1492,13 +1468,20 @@ int cli_repl_main(const cli_command *cmd, int argc, char **argv)
 		}
 	}
 	if (r.npaths == 0) {
-		free(r.paths);
-		r.paths = NULL;
-		if (env_paths(&r) < 0) {
+		if (cli_env_rules(&r.env) < 0) {
 			cli_error("out of memory");
 			status = CLI_EXIT_ERROR;
 			goto done;
 		}
+		free(r.paths);
+		r.paths = calloc(r.env.n + 1, sizeof *r.paths);
+		if (!r.paths) {
+			cli_error("out of memory");
+			status = CLI_EXIT_ERROR;
+			goto done;
+		}
+		for (; r.npaths < r.env.n; r.npaths++)
+			r.paths[r.npaths] = r.env.paths[r.npaths];
 	}
 	rc = repl_load_kb(&r, &r.kb);
 	if (rc == FX_ENOTFOUND && r.npaths == 0) {

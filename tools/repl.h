@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "cli_kb.h"
 #include "cli_sbuf.h"
 
 /* repl_line's result when the user asked to leave. */
@@ -65,7 +66,7 @@ typedef struct repl {
 	fx_session *s;
 	const char **paths;    /* rule files and directories (--rules or FIXIT_RULES); none: built-in */
 	size_t npaths;
-	char *env_copy;        /* FIXIT_RULES split in place; paths point into it */
+	cli_files env;         /* FIXIT_RULES split; paths point into it */
 	repl_event *ev;        /* the log of inputs, oldest first */
 	size_t nev, cev;
 	unsigned npaste;       /* pastes so far: the N of "<paste N>" */
