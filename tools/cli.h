@@ -45,6 +45,7 @@ typedef struct cli_opt {
 #define CLI_POSITIONAL 0
 #define CLI_END (-1)
 #define CLI_BAD (-2)
+#define CLI_STOP (-3) /* cli_command_next: help shown or a bad option; see *status */
 
 /* An iterator over a command's arguments. Options may come before, between or after
  * positionals; "--" makes every later word positional; "-" alone is a positional. */
@@ -92,6 +93,12 @@ struct cli_command {
 
 /* Print the help of one command (synopsis, description, options) to out. */
 void cli_command_help(FILE *out, const cli_command *cmd);
+
+/* cli_args_next for a command's main, which every command handles alike: --help prints the
+ * command's help and a bad option its message; both end the options with CLI_STOP and *status
+ * set (CLI_EXIT_OK after the help, CLI_EXIT_USAGE after a bad option). Otherwise as
+ * cli_args_next, so a main loops `while ((key = cli_command_next(...)) >= CLI_POSITIONAL)`. */
+int cli_command_next(cli_args *a, const cli_command *cmd, int *status);
 
 int cli_run_main(const cli_command *cmd, int argc, char **argv);
 int cli_diagnose_main(const cli_command *cmd, int argc, char **argv);

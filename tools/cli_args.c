@@ -165,3 +165,19 @@ bad:
 	                text);
 	return -1;
 }
+
+int cli_command_next(cli_args *a, const cli_command *cmd, int *status)
+{
+	int key = cli_args_next(a, cmd->opts);
+
+	if (key == CLI_BAD) {
+		*status = CLI_EXIT_USAGE;
+		return CLI_STOP;
+	}
+	if (key == CLI_KEY_HELP) {
+		cli_command_help(stdout, cmd);
+		*status = CLI_EXIT_OK;
+		return CLI_STOP;
+	}
+	return key;
+}

@@ -676,14 +676,8 @@ int cli_coverage_main(const cli_command *cmd, int argc, char **argv)
 		goto done;
 	}
 	cli_args_init(&a, cmd->name, argc, argv);
-	while ((key = cli_args_next(&a, cmd->opts)) != CLI_END) {
+	while ((key = cli_command_next(&a, cmd, &status)) >= CLI_POSITIONAL) {
 		switch (key) {
-		case CLI_BAD:
-			status = CLI_EXIT_USAGE;
-			goto done;
-		case CLI_KEY_HELP:
-			cli_command_help(stdout, cmd);
-			goto done;
 		case CLI_POSITIONAL:
 			corpus[ncorpus++] = a.value;
 			break;
@@ -710,6 +704,8 @@ int cli_coverage_main(const cli_command *cmd, int argc, char **argv)
 			break;
 		}
 	}
+	if (key == CLI_STOP)
+		goto done;
 	if (ncorpus == 0) {
 		cli_usage_error(cmd->name, "no corpus given (files or directories of messages)");
 		status = CLI_EXIT_USAGE;

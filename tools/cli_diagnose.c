@@ -1845,14 +1845,8 @@ int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
 		goto done;
 	}
 	cli_args_init(&a, cmd->name, argc, argv);
-	while ((key = cli_args_next(&a, cmd->opts)) != CLI_END) {
+	while ((key = cli_command_next(&a, cmd, &status)) >= CLI_POSITIONAL) {
 		switch (key) {
-		case CLI_BAD:
-			status = CLI_EXIT_USAGE;
-			goto done;
-		case CLI_KEY_HELP:
-			cli_command_help(stdout, cmd);
-			goto done;
 		case CLI_POSITIONAL:
 			inputs[ninputs++] = a.value;
 			break;
@@ -1894,6 +1888,8 @@ int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
 			break;
 		}
 	}
+	if (key == CLI_STOP)
+		goto done;
 	if (c.dot && c.json) {
 		cli_usage_error(cmd->name, "options '--dot' and '--json' exclude each other");
 		status = CLI_EXIT_USAGE;

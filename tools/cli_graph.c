@@ -521,14 +521,8 @@ int cli_graph_main(const cli_command *cmd, int argc, char **argv)
 		return CLI_EXIT_ERROR;
 	}
 	cli_args_init(&a, cmd->name, argc, argv);
-	while ((key = cli_args_next(&a, cmd->opts)) != CLI_END) {
+	while ((key = cli_command_next(&a, cmd, &status)) >= CLI_POSITIONAL) {
 		switch (key) {
-		case CLI_BAD:
-			status = CLI_EXIT_USAGE;
-			goto done;
-		case CLI_KEY_HELP:
-			cli_command_help(stdout, cmd);
-			goto done;
 		case CLI_POSITIONAL:
 		case 'r':
 			paths[npaths++] = a.value;
@@ -537,6 +531,8 @@ int cli_graph_main(const cli_command *cmd, int argc, char **argv)
 			break;
 		}
 	}
+	if (key == CLI_STOP)
+		goto done;
 	memset(&ko, 0, sizeof ko);
 	ko.rules = paths;
 	ko.nrules = npaths;

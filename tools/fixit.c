@@ -349,22 +349,15 @@ static int plain_args(const cli_command *cmd, int argc, char **argv, int *npos,
                       const char **first)
 {
 	cli_args a;
-	int key;
+	int key, status = CLI_EXIT_OK;
 
 	*npos = 0;
 	*first = NULL;
 	cli_args_init(&a, cmd->name, argc, argv);
-	while ((key = cli_args_next(&a, cmd->opts)) != CLI_END) {
-		if (key == CLI_BAD)
-			return CLI_EXIT_USAGE;
-		if (key == CLI_KEY_HELP) {
-			cli_command_help(stdout, cmd);
-			return CLI_EXIT_OK;
-		}
+	while ((key = cli_command_next(&a, cmd, &status)) >= CLI_POSITIONAL)
 		if (key == CLI_POSITIONAL && (*npos)++ == 0)
 			*first = a.value;
-	}
-	return -1;
+	return key == CLI_STOP ? status : -1;
 }
 
 static int version_main(const cli_command *cmd, int argc, char **argv)

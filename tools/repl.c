@@ -1448,14 +1448,8 @@ int cli_repl_main(const cli_command *cmd, int argc, char **argv)
 		return CLI_EXIT_ERROR;
 	}
 	cli_args_init(&a, cmd->name, argc, argv);
-	while ((key = cli_args_next(&a, cmd->opts)) != CLI_END) {
+	while ((key = cli_command_next(&a, cmd, &status)) >= CLI_POSITIONAL) {
 		switch (key) {
-		case CLI_BAD:
-			status = CLI_EXIT_USAGE;
-			goto done;
-		case CLI_KEY_HELP:
-			cli_command_help(stdout, cmd);
-			goto done;
 		case CLI_POSITIONAL:
 			cli_usage_error(cmd->name, "unexpected argument '%s'", a.value);
 			status = CLI_EXIT_USAGE;
@@ -1467,6 +1461,8 @@ int cli_repl_main(const cli_command *cmd, int argc, char **argv)
 			break;
 		}
 	}
+	if (key == CLI_STOP)
+		goto done;
 	if (r.npaths == 0) {
 		if (cli_env_rules(&r.env) < 0) {
 			cli_error("out of memory");
