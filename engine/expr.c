@@ -1177,17 +1177,6 @@ static fx_expr *text_constant(parser *ps, fx_type type, const char *s, size_t le
 	return constant(ps, fx_val_atom(type, a), off);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A string token: '...' is taken as written; "..." understands \" \\ \n \t \r and \xNN (the
  * last two so that anything fx_val_format prints reads back). */
 static fx_expr *string_constant(parser *ps)
@@ -1211,8 +1200,8 @@ static fx_expr *string_constant(parser *ps)
 		case 't': fx_buf_putc(b, '\t'); break;
 		case 'r': fx_buf_putc(b, '\r'); break;
 		case 'x': {
-			int hi = i + 1 < len - 1 ? hexval(s[i + 1]) : -1;
-			int lo = i + 2 < len - 1 ? hexval(s[i + 2]) : -1;
+			int hi = i + 1 < len - 1 ? fx_hex_digit(s[i + 1]) : -1;
+			int lo = i + 2 < len - 1 ? fx_hex_digit(s[i + 2]) : -1;
 			if (hi < 0 || lo < 0) {
 				error_at(ps, ps->t.off + i - 1, 2,
 				         "'\\x' must be followed by two hexadecimal digits");

@@ -236,17 +236,6 @@ static void skip_extended(rxp *p)
 	}
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* What an escape stands for. */
 enum {
 	ESC_CHAR,  /* one byte: *c */
@@ -348,14 +337,14 @@ static int read_escape(rxp *p, int in_class, unsigned *ch, uint8_t *set)
 		if (peek(p, 0) == '{') {
 			p->i++;
 			int n = 0;
-			while (p->i < p->len && hexval(peek(p, 0)) >= 0 && n < 8)
-				v = v * 16 + (unsigned)hexval(p->s[p->i++]), n++;
+			while (p->i < p->len && fx_hex_digit(peek(p, 0)) >= 0 && n < 8)
+				v = v * 16 + (unsigned)fx_hex_digit(p->s[p->i++]), n++;
 			if (peek(p, 0) != '}')
 				return ESC_BAD;
 			p->i++;
 		} else {
-			for (int n = 0; n < 2 && hexval(peek(p, 0)) >= 0; n++)
-				v = v * 16 + (unsigned)hexval(p->s[p->i++]);
+			for (int n = 0; n < 2 && fx_hex_digit(peek(p, 0)) >= 0; n++)
+				v = v * 16 + (unsigned)fx_hex_digit(p->s[p->i++]);
 		}
 		*ch = v & 255u;
 		return ESC_CHAR;

@@ -99,6 +99,7 @@
 
 #include "fixit.h"
 #include "regex.h"
+#include "value.h"
 
 /* Shorter atoms occur too often in logs to narrow anything. */
 #define MIN_ATOM 3
@@ -385,17 +386,6 @@ static int is_digit(unsigned char c)
 static int is_alnum(unsigned char c)
 {
 	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int hex_value(unsigned char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* ============================================================================================
@@ -697,16 +687,16 @@ static int read_escape(struct reader *r, int *lit, size_t *wmin, size_t *wmax, s
 		int v = 0, n = 0;
 		if (r->i < r->len && p[r->i] == '{') {
 			size_t j = r->i + 1;
-			while (j < r->len && hex_value((unsigned char)p[j]) >= 0 && v < 256)
-				v = v * 16 + hex_value((unsigned char)p[j++]), n++;
+			while (j < r->len && fx_hex_digit((unsigned char)p[j]) >= 0 && v < 256)
+				v = v * 16 + fx_hex_digit((unsigned char)p[j++]), n++;
 			if (j >= r->len || p[j] != '}' || n == 0 || v > 255) {
 				r->bail = 1;
 				return 0;
 			}
 			r->i = j + 1;
 		} else {
-			while (n < 2 && r->i < r->len && hex_value((unsigned char)p[r->i]) >= 0)
-				v = v * 16 + hex_value((unsigned char)p[r->i++]), n++;
+			while (n < 2 && r->i < r->len && fx_hex_digit((unsigned char)p[r->i]) >= 0)
+				v = v * 16 + fx_hex_digit((unsigned char)p[r->i++]), n++;
 			if (n == 0) { /* "\x" alone: not worth knowing what it means */
 				r->bail = 1;
 				return 0;

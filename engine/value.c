@@ -616,3 +616,14 @@ int fx_parse_float(const char *s, size_t len, double *out)
 	*out = d;
 	return 1;
 }
+
+int fx_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

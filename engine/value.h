@@ -78,5 +78,8 @@ const char *fx_type_name(fx_type t);
  * 1 parsed, 0 not that shape, 2 out of range (64 bits / a finite double); FX_ENOMEM. */
 int fx_parse_int(const char *s, size_t len, int64_t *out);
 int fx_parse_float(const char *s, size_t len, double *out);
+/* The value of a hexadecimal digit (0-9, a-f, A-F), or -1: for the escapes of expression
+ * strings and regexes. */
+int fx_hex_digit(int c);
 
 #endif

@@ -374,6 +374,21 @@ static void test_parse_numbers(void **state)
 	assert_true(d == 2.25);
 }
 
+static void test_hex_digit(void **state)
+{
+	(void)state;
+	const char *digits = "0123456789abcdefABCDEF";
+	for (const char *d = digits; *d; d++)
+		assert_int_equal(fx_hex_digit(*d), d - digits < 16 ? d - digits : d - digits - 6);
+	assert_int_equal(fx_hex_digit('g'), -1);
+	assert_int_equal(fx_hex_digit('G'), -1);
+	assert_int_equal(fx_hex_digit('/'), -1);
+	assert_int_equal(fx_hex_digit(':'), -1);
+	assert_int_equal(fx_hex_digit('@'), -1);
+	assert_int_equal(fx_hex_digit(0xe9), -1);
+	assert_int_equal(fx_hex_digit(0), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_buf_and_vec),
 		cmocka_unit_test(test_parse_numbers),
+		cmocka_unit_test(test_hex_digit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
