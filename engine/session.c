@@ -3,7 +3,6 @@
  * in id order); rete.c matches them and agenda.c orders the activations that result. */
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
 #include <math.h>
 
 #include "session.h"
@@ -1361,50 +1360,13 @@ static const char *read_value(fx_session *s, const char *p, fx_buf *text, int *q
 	return p;
 }
 
+/* A value written in a fact's text: a quoted text is only ever a symbol or a string. */
 static int text_to_val(fx_session *s, fx_type type, const char *t, size_t len, int quoted,
                        fx_val *out)
 {
-	char *end;
-	switch (type) {
-	case FX_SYMBOL:
-	case FX_STRING: {
-		const fx_atom *a = fx_atoms_intern(&s->atoms, t, len);
-		if (!a)
-			return FX_ENOMEM;
-		*out = fx_val_atom(type, a);
-		return 0;
-	}
-	case FX_INTEGER: {
-		if (quoted || len == 0)
-			return FX_ETYPE;
-		errno = 0;
-		long long v = strtoll(t, &end, 10);
-		if (errno || *end)
-			return FX_ETYPE;
-		*out = fx_val_int(v);
-		return 0;
-	}
-	case FX_FLOAT: {
-		if (quoted || len == 0)
-			return FX_ETYPE;
-		errno = 0;
-		double v = strtod(t, &end);
-		if (errno || *end)
-			return FX_ETYPE;
-		*out = fx_val_float(v);
-		return 0;
-	}
-	case FX_BOOLEAN:
-		if (!quoted && strcmp(t, "true") == 0)
-			*out = fx_val_bool(1);
-		else if (!quoted && strcmp(t, "false") == 0)
-			*out = fx_val_bool(0);
-		else
-			return FX_ETYPE;
-		return 0;
-	default:
+	if (quoted && type != FX_SYMBOL && type != FX_STRING)
 		return FX_ETYPE;
-	}
+	return fx_val_from_text(&s->atoms, type, t, len, out, NULL);
 }
 
 static int text_error(fx_session *s, const char *text, const char *p, const char *msg)

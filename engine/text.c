@@ -204,58 +204,6 @@ static int state_get(fx_session *s, fx_text_state **out)
 
 /* --- converting captures ------------------------------------------------------------------- */
 
-/* The capture t[0, len) as a value of slot type `type`. 0; FX_ETYPE with *why set when it does
- * not convert; FX_ENOMEM. */
-static int convert(fx_session *s, fx_type type, const char *t, size_t len,
-                   fx_val *out, const char **why)
-{
-	int r;
-	switch (type) {
-	case FX_SYMBOL:
-	case FX_STRING: {
-		const fx_atom *a = fx_atoms_intern(&s->atoms, t, len);
-		if (!a)
-			return FX_ENOMEM;
-		*out = fx_val_atom(type, a);
-		return 0;
-	}
-	case FX_INTEGER: {
-		int64_t i;
-		if ((r = fx_parse_int(t, len, &i)) == 1) {
-			*out = fx_val_int(i);
-			return 0;
-		}
-		*why = r ? "an integer within 64 bits" : "a decimal integer";
-		return FX_ETYPE;
-	}
-	case FX_FLOAT: {
-		double d;
-		if ((r = fx_parse_float(t, len, &d)) == 1) {
-			*out = fx_val_float(d);
-			return 0;
-		}
-		if (r < 0)
-			return r;
-		*why = r == 2 ? "a number within the range of a double" : "a number";
-		return FX_ETYPE;
-	}
-	case FX_BOOLEAN:
-		if (len == 4 && memcmp(t, "true", 4) == 0) {
-			*out = fx_val_bool(1);
-			return 0;
-		}
-		if (len == 5 && memcmp(t, "false", 5) == 0) {
-			*out = fx_val_bool(0);
-			return 0;
-		}
-		*why = "true or false";
-		return FX_ETYPE;
-	default:
-		*why = "a value of a known type";
-		return FX_ETYPE;
-	}
-}
-
 /* --- one call -------------------------------------------------------------------------------- */
 
 /* What the match and warning callbacks share during one fx_text_assert. */
@@ -396,7 +344,7 @@ static int assert_fact(scan_ctx *c, const fx_pattern_def *p, uint32_t k,
 			len = spans[pv->group].end - spans[pv->group].start;
 		}
 		const char *why = NULL;
-		int rc = convert(s, td->slots[i].type, t, len, &st->vals[i], &why);
+		int rc = fx_val_from_text(&s->atoms, td->slots[i].type, t, len, &st->vals[i], &why);
 		if (rc == FX_ETYPE) {
 			if (s->warn) {
 				const char *gname = pv->group < p->ngroups ? p->groups[pv->group] : NULL;

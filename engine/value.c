@@ -627,3 +627,59 @@ int fx_hex_digit(int c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+int fx_val_from_text(fx_atoms *atoms, fx_type type, const char *t, size_t len, fx_val *out,
+                     const char **why)
+{
+	const char *unused;
+	int r;
+
+	if (!why)
+		why = &unused;
+	switch (type) {
+	case FX_SYMBOL:
+	case FX_STRING: {
+		const fx_atom *a = fx_atoms_intern(atoms, t, len);
+		if (!a)
+			return FX_ENOMEM;
+		*out = fx_val_atom(type, a);
+		return 0;
+	}
+	case FX_INTEGER: {
+		int64_t i;
+		if ((r = fx_parse_int(t, len, &i)) == 1) {
+			*out = fx_val_int(i);
+			return 0;
+		}
+		if (r < 0)
+			return r;
+		*why = r ? "an integer within 64 bits" : "a decimal integer";
+		return FX_ETYPE;
+	}
+	case FX_FLOAT: {
+		double d;
+		if ((r = fx_parse_float(t, len, &d)) == 1) {
+			*out = fx_val_float(d);
+			return 0;
+		}
+		if (r < 0)
+			return r;
+		*why = r == 2 ? "a number within the range of a double" : "a number";
+		return FX_ETYPE;
+	}
+	case FX_BOOLEAN:
+		if (len == 4 && memcmp(t, "true", 4) == 0) {
+			*out = fx_val_bool(1);
+			return 0;
+		}
+		if (len == 5 && memcmp(t, "false", 5) == 0) {
+			*out = fx_val_bool(0);
+			return 0;
+		}
+		*why = "true or false";
+		return FX_ETYPE;
+	default:
+		*why = "a value of a known type";
+		return FX_ETYPE;
+	}
+}

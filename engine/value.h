@@ -78,6 +78,12 @@ const char *fx_type_name(fx_type t);
  * 1 parsed, 0 not that shape, 2 out of range (64 bits / a finite double); FX_ENOMEM. */
 int fx_parse_int(const char *s, size_t len, int64_t *out);
 int fx_parse_float(const char *s, size_t len, double *out);
+/* Text t[0, len) as a value of type `type`, by the rules of rule files (numbers as fx_parse_*,
+ * booleans true / false, symbols and strings interned in atoms): what text captures and facts
+ * written as text share. 0; FX_ETYPE with *why (may be NULL) naming what was expected;
+ * FX_ENOMEM. */
+int fx_val_from_text(fx_atoms *atoms, fx_type type, const char *t, size_t len, fx_val *out,
+                     const char **why);
 /* The value of a hexadecimal digit (0-9, a-f, A-F), or -1: for the escapes of expression
  * strings and regexes. */
 int fx_hex_digit(int c);

@@ -436,6 +436,34 @@ static void test_retract_action_and_trace(void **state)
 	fx_session_free(s);
 }
 
+/* Facts written as text convert their values as rule files do: strict decimal numbers (no
+ * hex, no inf, no leading dot), true / false, and a quoted text never as a number. */
+static void test_assert_text_values(void **state)
+{
+	(void)state;
+	static const char prog[] =
+		"templates:\n"
+		"  - id: m\n"
+		"    slots: {n: integer, f: float, b: boolean, s: string}\n";
+	fx_session *s = session(load(prog));
+	uint64_t id;
+	assert_int_equal(fx_session_assert_text(s, "(m (n -12) (f 2.5e3) (b true) (s \"x y\"))", &id), 0);
+	char buf[128];
+	fx_session_fact_format(s, id, buf, sizeof buf);
+	assert_string_equal(buf, "(m (n -12) (f 2500.0) (b true) (s \"x y\"))");
+	static const char *const bad[] = {
+		"(m (n 0x10))", "(m (n 12abc))", "(m (n 99999999999999999999))", "(m (n \"3\"))",
+		"(m (f inf))", "(m (f nan))", "(m (f .5))", "(m (f 0x1p3))", "(m (f 1e999))",
+		"(m (b yes))", "(m (b \"true\"))",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(fx_session_assert_text(s, bad[i], &id), FX_EINVAL);
+		assert_non_null(strstr(fx_session_last_error(s)->message, "not '"));
+	}
+	assert_int_equal(fx_session_fact_count(s), 1);
+	fx_session_free(s);
+}
+
 static void test_api_errors(void **state)
 {
 	(void)state;
@@ -1034,6 +1062,7 @@ int main(void)
 		cmocka_unit_test(test_test_ce_and_halt),
 		cmocka_unit_test(test_runtime_error_names_rule),
 		cmocka_unit_test(test_retract_action_and_trace),
+		cmocka_unit_test(test_assert_text_values),
 		cmocka_unit_test(test_api_errors),
 		cmocka_unit_test(test_incremental_equals_fresh),
 		cmocka_unit_test(test_consecutive_negations),
