@@ -65,16 +65,9 @@ now_us() {
 	echo "${t/./}"
 }
 
-# run_case NAME SIZE EXPECTED COMMAND...   (EXPECTED empty: no expected count)
-# Leaves the run's stdout in $tmp/out for checks made by the caller.
-run_case() {
-	local name=$1 size=$2 expected=$3
-	shift 3
-	local cmd="$*" firings=NA ms rss=NA instr="" rc t0 t1 line
-	: >"$tmp/out"
-	if [ -n "$BENCH_ONLY" ] && ! [[ "$name $size" =~ $BENCH_ONLY ]]; then
-		return 1
-	fi
+# timed COMMAND...: sets ms and rss from one run with stdout in $tmp/out; 1 when it failed.
+timed() {
+	local t0 t1 rc
 	t0=$(now_us)
 	if [ -n "$TIME" ]; then
 		"$TIME" -f '%e %M' -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err"
@@ -84,9 +77,25 @@ run_case() {
 	rc=$?
 	t1=$(now_us)
 	ms=$(((t1 - t0 + 500) / 1000))
+	rss=NA
 	if [ -n "$TIME" ] && [ -s "$tmp/time" ]; then
 		rss=$(awk 'END { print $2 }' "$tmp/time")
 	fi
+	return "$rc"
+}
+
+# run_case NAME SIZE EXPECTED COMMAND...   (EXPECTED empty: no expected count)
+# Leaves the run's stdout in $tmp/out for checks made by the caller.
+run_case() {
+	local name=$1 size=$2 expected=$3
+	shift 3
+	local cmd="$*" firings=NA instr="" rc line ms rss
+	: >"$tmp/out"
+	if [ -n "$BENCH_ONLY" ] && ! [[ "$name $size" =~ $BENCH_ONLY ]]; then
+		return 1
+	fi
+	timed "$@"
+	rc=$?
 	line=$(tail -n 1 "$tmp/out")
 	if [[ "$line" =~ $FIRINGS_RE ]]; then
 		firings=${BASH_REMATCH[1]}
@@ -151,24 +160,6 @@ BENCH_LOG_MB=${BENCH_LOG_MB:-200}
 RG=$(command -v rg || true)
 [ -n "$RG" ] || echo "bench: rg (ripgrep) not found: its reference is left out" >&2
 
-# timed COMMAND...: sets ms and rss from one run with stdout in $tmp/out; 1 when it failed.
-timed() {
-	local t0 t1 rc
-	t0=$(now_us)
-	if [ -n "$TIME" ]; then
-		"$TIME" -f '%e %M' -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err"
-	else
-		"$@" >"$tmp/out" 2>"$tmp/err"
-	fi
-	rc=$?
-	t1=$(now_us)
-	ms=$(((t1 - t0 + 500) / 1000))
-	rss=NA
-	if [ -n "$TIME" ] && [ -s "$tmp/time" ]; then
-		rss=$(awk 'END { print $2 }' "$tmp/time")
-	fi
-	return "$rc"
-}
 
 mb_s() {
 	awk -v mb="$BENCH_LOG_MB" -v ms="$1" 'BEGIN { printf "%.1f", (ms > 0 ? mb * 1000 / ms : 0) }'
