@@ -18,22 +18,33 @@ mkdir -p "$dir"
 stamp="$dir/gen-log.stamp"
 want="$(cksum <"$0") $mb"
 
+# The words that both the patterns and the log lines matching them are made of: one copy,
+# so that the two always agree. pick(k) sets p, v, o, f to the words of pattern k.
+vocab_awk='
+function vocab() {
+	np = split("backupd mobilebackup2 lockdownd usbmuxd AppleMobileFileIntegrity " \
+	           "cloudd bird nsurlsessiond apsd itunesstored SpringBoard mediaserverd " \
+	           "assetsd photoanalysisd securityd keybagd locationd wifid bluetoothd " \
+	           "CommCenter", proc, " ")
+	nv = split("copy write read verify encrypt decrypt upload download snapshot " \
+	           "restore register mount unmount sync index", verb, " ")
+	no = split("manifest keybag domain archive database container snapshot chunk " \
+	           "session certificate volume asset record quota", obj, " ")
+	nf = split("failed with error|aborted, status|refused: code|timed out after|" \
+	           "gave up, errno|rejected by server, reason", fail, "|")
+}
+function pick(k) {
+	p = proc[1 + k % np]
+	v = verb[1 + int(k / np) % nv]
+	o = obj[1 + int(k / (np * nv)) % no]
+	f = fail[1 + k % nf]
+}
+'
+
 # The regexes stay within what PCRE2, Rust's regex and POSIX EREs agree on: literals, [0-9],
 # [a-z], (a|b), ?, +, .* ; the kb names one group, the flat files leave it unnamed.
 gen_patterns() {
-	awk -v n="$1" -v mode="$2" '
-	function vocab() {
-		np = split("backupd mobilebackup2 lockdownd usbmuxd AppleMobileFileIntegrity " \
-		           "cloudd bird nsurlsessiond apsd itunesstored SpringBoard mediaserverd " \
-		           "assetsd photoanalysisd securityd keybagd locationd wifid bluetoothd " \
-		           "CommCenter", proc, " ")
-		nv = split("copy write read verify encrypt decrypt upload download snapshot " \
-		           "restore register mount unmount sync index", verb, " ")
-		no = split("manifest keybag domain archive database container snapshot chunk " \
-		           "session certificate volume asset record quota", obj, " ")
-		nf = split("failed with error|aborted, status|refused: code|timed out after|" \
-		           "gave up, errno|rejected by server, reason", fail, "|")
-	}
+	awk -v n="$1" -v mode="$2" "$vocab_awk"'
 	BEGIN {
 		vocab()
 		if (mode == "yaml") {
@@ -44,10 +55,7 @@ gen_patterns() {
 			print "patterns:"
 		}
 		for (k = 0; k < n; k++) {
-			p = proc[1 + k % np]
-			v = verb[1 + int(k / np) % nv]
-			o = obj[1 + int(k / (np * nv)) % no]
-			f = fail[1 + k % nf]
+			pick(k)
 			g = mode == "yaml" ? "?<code>" : ""
 			if (k % 4 == 0)
 				re = p "\\[[0-9]+\\]: " v " " o " " f " (" g "-?[0-9]+)"
@@ -79,19 +87,10 @@ gen_patterns() {
 }
 
 gen_log() {
-	awk -v mb="$1" '
+	awk -v mb="$1" "$vocab_awk"'
 	BEGIN {
 		srand(20261124)
-		np = split("backupd mobilebackup2 lockdownd usbmuxd AppleMobileFileIntegrity " \
-		           "cloudd bird nsurlsessiond apsd itunesstored SpringBoard mediaserverd " \
-		           "assetsd photoanalysisd securityd keybagd locationd wifid bluetoothd " \
-		           "CommCenter", proc, " ")
-		nv = split("copy write read verify encrypt decrypt upload download snapshot " \
-		           "restore register mount unmount sync index", verb, " ")
-		no = split("manifest keybag domain archive database container snapshot chunk " \
-		           "session certificate volume asset record quota", obj, " ")
-		nf = split("failed with error|aborted, status|refused: code|timed out after|" \
-		           "gave up, errno|rejected by server, reason", fail, "|")
+		vocab()
 		nok = split("completed in|started, queue|finished, took|deferred by|resumed at|" \
 		            "scheduled for", ok, "|")
 		nk = split("iPhone Backup Failed|There is not enough iCloud storage available to " \
@@ -113,10 +112,7 @@ gen_log() {
 				msg = proc[1 + int(rand() * np)] "[" pid "]: " kb[1 + int(rand() * nk)]
 			} else if (r < 0.003) {
 				k = rand() < 0.5 ? int(rand() * 50) : int(rand() * 1000)
-				p = proc[1 + k % np]
-				v = verb[1 + int(k / np) % nv]
-				o = obj[1 + int(k / (np * nv)) % no]
-				f = fail[1 + k % nf]
+				pick(k)
 				c = int(rand() * 5000)
 				if (k % 4 == 0)
 					msg = p "[" pid "]: " v " " o " " f " -" c
