@@ -29,7 +29,9 @@
  * each alternative of an alternation group. A branch without one leaves the regex to be
  * searched everywhere, as do constructs the reader does not know (conditionals, recursion,
  * extended mode, ...) and those that make a search depend on where it starts ((*VERBS), \G,
- * \K). Atoms equal in bytes are one Vectorscan literal; equal also in distances and
+ * \K). A branch's other runs (up to CHECKS_PER_BRANCH) are not atoms but "checks": looking
+ * for them costs nothing until fx_match_lines has a line that holds all the branch's covers.
+ * Atoms equal in bytes are one Vectorscan literal; equal also in distances and
  * line-locality they are one "window class", computed once for all its patterns (logs repeat
  * a few subsystem names that many regexes start with).
  *
@@ -106,6 +108,9 @@
 /* Runs a top-level branch offers as covers by themselves, longest first (plus its longest at
  * a bounded distance); more would let a scan choose better but cost a count each. */
 #define ATOMS_PER_BRANCH 1
+/* A branch's other runs, up to this many (longest first), are checked on a line that
+ * fx_match_lines would otherwise report for it; see "Lines that may match". */
+#define CHECKS_PER_BRANCH 4
 /* An alternation group with more alternatives offers no cover. */
 #define MAX_ALTS 16
 /* After this many limit hits in one text a pattern gives up on that text: each costs up to
@@ -183,6 +188,29 @@ struct prefilter {
 	double build_seconds;
 };
 
+/* For fx_match_lines: an atom's literal seen on a line counts toward its cover of its branch. */
+struct lref {
+	uint32_t br;               /* the branch, an index into fx_matcher.lbr */
+	uint32_t bit;              /* the cover's bit in that branch's mask */
+};
+
+/* A run of literal bytes every match of a top-level branch contains that is not one of its
+ * atoms (not in the Vectorscan database): fx_match_lines looks for it in a line before
+ * reporting the line for that branch. */
+struct check {
+	char *text;                /* len bytes, may hold NUL; ASCII lower case when caseless */
+	size_t len;
+	size_t pivot;              /* the byte of text looked for first: not a space if it can */
+	uint32_t pat, branch;      /* whose */
+	unsigned char caseless;    /* compared regardless of ASCII case */
+};
+
+/* A top-level branch with atoms, as fx_match_lines sees it. */
+struct lbranch {
+	uint64_t full;             /* the bits of its covers (at most the first 64) */
+	uint32_t chk0, chk1;       /* its checks: fx_matcher.checks[chk0, chk1) */
+};
+
 struct fx_matcher {
 	struct pat *pats;
 	size_t n;
@@ -190,6 +218,12 @@ struct fx_matcher {
 	size_t natoms;
 	struct lit *lits;          /* distinct literals, nlits of them */
 	size_t nlits;
+	struct check *checks;      /* by pattern and branch, nchecks of them */
+	size_t nchecks;
+	struct lref *lrefs;        /* by literal: lrefs[lref0[i], lref0[i + 1]) are literal i's */
+	uint32_t *lref0;           /* nlits + 1 offsets */
+	struct lbranch *lbr;       /* the top-level branches with atoms of all patterns, nlbr */
+	size_t nlbr;
 	struct var *vars;          /* distinct window classes, nvars of them */
 	size_t nvars;
 	uint32_t *users;           /* patterns by class, see struct var */
@@ -274,6 +308,18 @@ struct fx_match_scratch {
 	const char *text;          /* collecting: the text scanned */
 	size_t ls_q, ls_val;       /* collecting: the line of offset ls_q starts at ls_val */
 	int oom;                   /* collecting: an allocation failed */
+	struct lbstate *lb;        /* fx_match_lines: per branch (fx_matcher.lbr), the covers
+	                            * seen on the line being read */
+	unsigned lgen;             /* fx_match_lines: the number of that line; lb entries of
+	                            * another number are stale (no cover seen) */
+	char *fold;                /* fx_match_lines: the line in ASCII lower case, for checks */
+	size_t capfold;
+};
+
+struct lbstate {
+	uint64_t seen;             /* bits of its covers seen (fx_matcher.lbr) */
+	unsigned gen;              /* the line they were seen on (fx_match_scratch.lgen) */
+	unsigned char failed;      /* all were seen there, but not all its checks */
 };
 
 /* Everything one scan needs, passed around instead of a long argument list. */
@@ -1033,11 +1079,50 @@ static int add_atom(const struct reader *r, const struct run *u, uint32_t pat, u
 	return 0;
 }
 
-/* The atoms of a regex, by branch and cover, appended to *atoms. 0 (maybe with none: then
- * the pattern is searched everywhere) or FX_ENOMEM. */
-static int find_atoms(const char *src, size_t len, unsigned flags, uint32_t pat,
-                      int line_local_pat, struct atom **atoms, size_t *natoms, size_t *cap)
+/* Room for the matcher's atoms and checks while they are collected. */
+struct caps {
+	size_t atoms, checks;
+};
+
+/* Appends a check made of run u. 0 or FX_ENOMEM. */
+static int add_check(fx_matcher *m, struct caps *caps, const struct reader *r,
+                     const struct run *u, uint32_t pat)
 {
+	if (m->nchecks == caps->checks) {
+		size_t nc = caps->checks ? 2 * caps->checks : 64;
+		struct check *n = realloc(m->checks, nc * sizeof *n);
+		if (!n)
+			return FX_ENOMEM;
+		m->checks = n;
+		caps->checks = nc;
+	}
+	struct check *c = &m->checks[m->nchecks];
+	c->text = malloc(u->len);
+	if (!c->text)
+		return FX_ENOMEM;
+	memcpy(c->text, r->lit + u->off, u->len);
+	for (size_t i = 0; r->caseless && i < u->len; i++)
+		if (c->text[i] >= 'A' && c->text[i] <= 'Z')
+			c->text[i] = (char)(c->text[i] - 'A' + 'a');
+	c->len = u->len;
+	c->pivot = 0;
+	while (c->pivot + 1 < c->len && c->text[c->pivot] == ' ')
+		c->pivot++;
+	c->pat = pat;
+	c->branch = (uint32_t)u->branch;
+	c->caseless = (unsigned char)r->caseless;
+	m->nchecks++;
+	return 0;
+}
+
+/* The atoms of a regex, by branch and cover, appended to m->atoms, and its checks to
+ * m->checks. 0 (maybe with no atom: then the pattern is searched everywhere) or FX_ENOMEM. */
+static int find_atoms(fx_matcher *m, struct caps *caps, const char *src, size_t len,
+                      unsigned flags, uint32_t pat, int line_local_pat)
+{
+	struct atom **atoms = &m->atoms;
+	size_t *natoms = &m->natoms, *cap = &caps->atoms;
+	size_t first_check = m->nchecks;
 	struct reader r = {.p = src, .len = len};
 	r.caseless = (flags & FX_RE_CASELESS) != 0;
 	if (flags & FX_RE_EXTENDED)
@@ -1089,6 +1174,30 @@ static int find_atoms(const char *src, size_t len, unsigned flags, uint32_t pat,
 		for (size_t j = 0; j < npick; j++)
 			if ((rc = add_atom(&r, pick[j], pat, cover++, atoms, natoms, cap)) != 0)
 				goto done;
+		/* The branch's other required runs, longest first, as checks. */
+		const struct run *chk[CHECKS_PER_BRANCH];
+		size_t nchk = 0;
+		while (npick > 0 && nchk < CHECKS_PER_BRANCH) {
+			const struct run *best = NULL;
+			for (size_t k = 0; k < r.nruns; k++) {
+				const struct run *u = &r.runs[k];
+				int taken = 0;
+				for (size_t j = 0; j < npick; j++)
+					taken |= pick[j] == u;
+				for (size_t j = 0; j < nchk; j++)
+					taken |= chk[j] == u;
+				if (taken || u->branch != b || u->disj != 0 || u->len < MIN_ATOM)
+					continue;
+				if (!best || u->len > best->len)
+					best = u;
+			}
+			if (!best)
+				break;
+			chk[nchk++] = best;
+		}
+		for (size_t j = 0; j < nchk; j++)
+			if ((rc = add_check(m, caps, &r, chk[j], pat)) != 0)
+				goto done;
 		for (uint32_t d = 1; d <= r.ndisj; d++) {
 			if (r.nalt[d] < 2)
 				continue;
@@ -1115,9 +1224,7 @@ static int find_atoms(const char *src, size_t len, unsigned flags, uint32_t pat,
 			cover++;
 		}
 		if (*natoms == before) { /* a branch without atoms: search the pattern everywhere */
-			for (size_t k = first; k < *natoms; k++)
-				free((*atoms)[k].text);
-			*natoms = first;
+			rc = 1;
 			goto done;
 		}
 	}
@@ -1126,6 +1233,11 @@ done:
 		for (size_t k = first; k < *natoms; k++)
 			free((*atoms)[k].text);
 		*natoms = first;
+		for (size_t k = first_check; k < m->nchecks; k++)
+			free(m->checks[k].text);
+		m->nchecks = first_check;
+		if (rc > 0)
+			rc = 0;
 	}
 	free(r.runs);
 	free(r.lit);
@@ -1299,6 +1411,71 @@ static int share_atoms(fx_matcher *m)
 	return 0;
 }
 
+/* What fx_match_lines needs: each literal's (branch, cover) uses, and each branch's covers
+ * and checks. A branch's covers past the 64th are left out, which only makes its test weaker. */
+static int share_lines(fx_matcher *m)
+{
+	size_t nlv = m->nvars ? m->nvars : 1, na = m->natoms ? m->natoms : 1;
+	uint32_t *lit_of = malloc(nlv * sizeof *lit_of);
+	uint32_t *at_br = malloc(na * sizeof *at_br), *at_bit = malloc(na * sizeof *at_bit);
+	m->lref0 = calloc(m->nlits + 2, sizeof *m->lref0);
+	m->lrefs = malloc(na * sizeof *m->lrefs);
+	m->lbr = malloc(na * sizeof *m->lbr);
+	int rc = FX_ENOMEM;
+	if (!lit_of || !at_br || !at_bit || !m->lref0 || !m->lrefs || !m->lbr)
+		goto done;
+	for (size_t l = 0; l < m->nlits; l++)
+		for (uint32_t v = m->lits[l].var0; v < m->lits[l].var1; v++)
+			lit_of[v] = (uint32_t)l;
+	/* Number the branches and their covers (atoms are in branch, then cover order); the
+	 * checks are in pattern, then branch order. */
+	size_t chk = 0;
+	for (size_t p = 0; p < m->n; p++) {
+		const struct pat *pt = &m->pats[p];
+		uint32_t bit = 0;
+		struct lbranch *lb = NULL;
+		for (size_t i = pt->atom0; i < pt->atom1; i++) {
+			const struct atom *a = &m->atoms[i];
+			if (i == pt->atom0 || a->branch != m->atoms[i - 1].branch) {
+				lb = &m->lbr[m->nlbr++];
+				lb->full = 0;
+				while (chk < m->nchecks && (m->checks[chk].pat < p ||
+				                            (m->checks[chk].pat == p &&
+				                             m->checks[chk].branch < a->branch)))
+					chk++;
+				lb->chk0 = (uint32_t)chk;
+				while (chk < m->nchecks && m->checks[chk].pat == p &&
+				       m->checks[chk].branch == a->branch)
+					chk++;
+				lb->chk1 = (uint32_t)chk;
+				bit = 0;
+			} else if (a->cover != m->atoms[i - 1].cover) {
+				bit++;
+			}
+			at_br[i] = (uint32_t)(m->nlbr - 1);
+			at_bit[i] = bit;
+			if (bit < 64)
+				lb->full |= (uint64_t)1 << bit;
+		}
+	}
+	/* Bucket the uses by literal: count, offsets, fill. */
+	for (size_t i = 0; i < m->natoms; i++)
+		if (at_bit[i] < 64)
+			m->lref0[lit_of[m->atoms[i].var] + 2]++;
+	for (size_t l = 0; l < m->nlits; l++)
+		m->lref0[l + 2] += m->lref0[l + 1];
+	for (size_t i = 0; i < m->natoms; i++)
+		if (at_bit[i] < 64)
+			m->lrefs[m->lref0[lit_of[m->atoms[i].var] + 1]++] =
+			        (struct lref){at_br[i], at_bit[i]};
+	rc = 0;
+done:
+	free(lit_of);
+	free(at_br);
+	free(at_bit);
+	return rc;
+}
+
 int fx_match_new(fx_matcher **out, const fx_match_pattern *pats, size_t n,
                  const fx_match_options *opts, fx_buf *err, size_t *bad_pattern,
                  size_t *bad_offset)
@@ -1322,7 +1499,7 @@ int fx_match_new(fx_matcher **out, const fx_match_pattern *pats, size_t n,
 	m->auto_bytes = opts && opts->auto_bytes ? opts->auto_bytes : FX_MATCH_AUTO_BYTES;
 	atomic_init(&m->pf->state, m->mode == FX_MATCH_PREFILTER_NEVER ? PF_FAILED : PF_NONE);
 	atomic_init(&m->pf->scanned, 0);
-	size_t capatoms = 0;
+	struct caps caps = {0, 0};
 	if (n) {
 		m->pats = calloc(n, sizeof *m->pats);
 		m->always = calloc(n, sizeof *m->always);
@@ -1367,14 +1544,13 @@ int fx_match_new(fx_matcher **out, const fx_match_pattern *pats, size_t n,
 		pt->line_local = (unsigned char)line_local(src, len, pats[i].flags);
 		m->line_local += pt->line_local;
 		pt->atom0 = m->natoms;
-		if (find_atoms(src, len, pats[i].flags, (uint32_t)i, pt->line_local, &m->atoms,
-		               &m->natoms, &capatoms) != 0)
+		if (find_atoms(m, &caps, src, len, pats[i].flags, (uint32_t)i, pt->line_local) != 0)
 			goto fail;
 		pt->atom1 = m->natoms;
 		if (pt->atom0 == pt->atom1)
 			m->always[m->nalways++] = (uint32_t)i;
 	}
-	if (share_atoms(m) != 0)
+	if (share_atoms(m) != 0 || share_lines(m) != 0)
 		goto fail;
 	if (m->mode == FX_MATCH_PREFILTER_ALWAYS) {
 		pthread_mutex_lock(&m->pf->lock);
@@ -1401,9 +1577,15 @@ void fx_match_free(fx_matcher *m)
 	for (size_t i = 0; i < m->natoms; i++)
 		free(m->atoms[i].text);
 	free(m->atoms);
+	for (size_t i = 0; i < m->nchecks; i++)
+		free(m->checks[i].text);
+	free(m->checks);
 	free(m->lits);
 	free(m->vars);
 	free(m->users);
+	free(m->lrefs);
+	free(m->lref0);
+	free(m->lbr);
 	free(m->pats);
 	free(m->always);
 	if (m->pf) {
@@ -1501,8 +1683,9 @@ int fx_match_scratch_new(fx_match_scratch **out, const fx_matcher *m)
 	sc->touched = calloc(n, sizeof *sc->touched);
 	sc->as = calloc(m->nvars ? m->nvars : 1, sizeof *sc->as);
 	sc->tvars = calloc(m->nvars ? m->nvars : 1, sizeof *sc->tvars);
+	sc->lb = calloc(m->nlbr ? m->nlbr : 1, sizeof *sc->lb);
 	if (!sc->rd || !sc->spans || !sc->out || !sc->ps || !sc->heap || !sc->touched ||
-	    !sc->as || !sc->tvars) {
+	    !sc->as || !sc->tvars || !sc->lb) {
 		fx_match_scratch_free(sc);
 		return FX_ENOMEM;
 	}
@@ -1536,6 +1719,8 @@ void fx_match_scratch_free(fx_match_scratch *sc)
 	free(sc->sorted);
 	free(sc->merged);
 	free(sc->chosen);
+	free(sc->lb);
+	free(sc->fold);
 	free(sc);
 }
 
@@ -2113,18 +2298,32 @@ int fx_match_scan(const fx_matcher *m, fx_match_scratch *sc, const char *text, s
  * A log read line by line costs a scan per line, and most of a scan's cost is fixed (a
  * Vectorscan call, setting up the candidates): at 0.3% of lines matching, nearly all of it
  * is spent on lines that cannot match. fx_match_lines runs one Vectorscan pass over a chunk of
- * many lines and names the lines holding an occurrence of some atom; every match of a
- * pattern with atoms holds one of its atoms, so a line without any occurrence cannot match
- * any pattern scanned on its own, and its caller can skip it. An occurrence that crosses a line
- * end belongs to no line. A pattern without atoms could match anywhere: then nothing is
- * narrowed.
+ * many lines and names the lines on which some branch of some pattern has an occurrence of an
+ * atom of each of its covers: every match of a branch holds one atom of each of its covers, so
+ * a line without that cannot match any pattern scanned on its own, and its caller can skip
+ * it. (A single atom would do for a branch with one cover; asking for all of them matters when
+ * a branch's longest run is a common phrase, " copy manifest", and its next one is not.)
+ *
+ * Vectorscan reports occurrences by end offset, so they arrive line by line: the line being
+ * read is known by its end (the first line end after an occurrence in it) and by the earliest
+ * occurrence in it, and each branch keeps the covers seen on it, stamped with the line's
+ * number so that a new line clears them all at no cost. An occurrence that crosses a line end
+ * belongs to no line. Should one arrive for an earlier line than the one being read, its line
+ * is reported as it is, covers or not: more lines than needed, never fewer. A pattern without
+ * atoms could match anywhere: then nothing is narrowed.
  * ========================================================================================== */
 
 struct lines_scan {
 	const fx_matcher *m;
+	fx_match_scratch *sc;
 	const char *text;
 	size_t len;
 	size_t done;               /* lines ending before here are reported or skipped */
+	size_t lo, end;            /* the line being read: end is its line end (or len), and
+	                            * [lo, end) holds no line end; end 0 before the first */
+	size_t start;              /* its start, once known (lo otherwise) */
+	const char *folded;        /* NULL, or its bytes in ASCII lower case (in sc->fold) */
+	int have_start;            /* start is known */
 	fx_match_line_fn fn;
 	void *ud;
 	int rc;                    /* what fn returned to stop */
@@ -2135,31 +2334,177 @@ static int is_eol(char c)
 	return c == '\n' || c == '\r';
 }
 
+/* The first line end at or after i (< len), or len. */
+static size_t eol_from(const char *t, size_t len, size_t i)
+{
+	const char *nl = memchr(t + i, '\n', len - i);
+	size_t e = nl ? (size_t)(nl - t) : len;
+	const char *cr = memchr(t + i, '\r', e - i);
+	return cr ? (size_t)(cr - t) : e;
+}
+
+/* Eight bytes at a time in a uint64_t, for the few lines fx_match_lines looks at closely. */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+static uint64_t load8(const char *p)
+{
+	uint64_t x;
+	memcpy(&x, p, sizeof x);
+	return x;
+}
+
+/* Whether one of x's bytes is a LF or a CR: (v - ONES) & ~v has a byte's high bit set below
+ * the first zero byte of v, and nowhere when v has none. */
+static int has_eol8(uint64_t x)
+{
+	uint64_t lf = x ^ (ONES * '\n'), cr = x ^ (ONES * '\r');
+	return (((lf - ONES) & ~lf) | ((cr - ONES) & ~cr)) & HIGHS ? 1 : 0;
+}
+
+/* x with its ASCII capitals made small letters. */
+static uint64_t fold8(uint64_t x)
+{
+	uint64_t low7 = x & ~HIGHS;
+	uint64_t ge_a = low7 + ONES * (0x80 - 'A');     /* high bit: byte >= 'A' */
+	uint64_t gt_z = low7 + ONES * (0x80 - 'Z' - 1); /* high bit: byte > 'Z' */
+	uint64_t upper = (ge_a ^ gt_z) & ~x & HIGHS;
+	return x | (upper >> 2);
+}
+
+/* The start of the line holding offset q (q >= done). */
+static size_t line_from(const struct lines_scan *ls, size_t q)
+{
+	size_t a = q;
+	while (a >= ls->done + 8 && !has_eol8(load8(ls->text + a - 8)))
+		a -= 8;
+	while (a > ls->done && !is_eol(ls->text[a - 1]))
+		a--;
+	return a;
+}
+
+/* 1 when x[0, n) holds c[0, len): the pivot byte found by memchr, then compared in full. */
+static int holds(const char *x, size_t n, const struct check *c)
+{
+	if (c->len > n)
+		return 0;
+	const char *p = x + c->pivot, *last = x + (n - c->len) + c->pivot;
+	while (p <= last) {
+		const char *f = memchr(p, (unsigned char)c->text[c->pivot], (size_t)(last - p) + 1);
+		if (!f)
+			return 0;
+		if (memcmp(f - c->pivot, c->text, c->len) == 0)
+			return 1;
+		p = f + 1;
+	}
+	return 0;
+}
+
+/* 1 when the line being read holds the text of each check of branch br (or when a folded
+ * copy of the line cannot be had: the line is then reported, which is always safe). */
+static int checks_hold(struct lines_scan *ls, const struct lbranch *br)
+{
+	const fx_matcher *m = ls->m;
+	if (br->chk0 == br->chk1)
+		return 1;
+	if (!ls->have_start) {
+		ls->start = line_from(ls, ls->lo);
+		ls->have_start = 1;
+	}
+	const char *t = ls->text + ls->start;
+	size_t n = ls->end - ls->start;
+	for (uint32_t k = br->chk0; k < br->chk1; k++) {
+		const struct check *c = &m->checks[k];
+		if (c->caseless && !ls->folded) {
+			fx_match_scratch *sc = ls->sc;
+			if (n > sc->capfold) {
+				char *nf = realloc(sc->fold, n);
+				if (!nf)
+					return 1;
+				sc->fold = nf;
+				sc->capfold = n;
+			}
+			size_t i = 0;
+			for (; i + 8 <= n; i += 8) {
+				uint64_t x = fold8(load8(t + i));
+				memcpy(sc->fold + i, &x, sizeof x);
+			}
+			for (; i < n; i++) {
+				unsigned char ch = (unsigned char)t[i];
+				sc->fold[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+			}
+			ls->folded = sc->fold;
+		}
+		if (!holds(c->caseless ? ls->folded : t, n, c))
+			return 0;
+	}
+	return 1;
+}
+
+/* Reports the line [a, end) (a >= done). 1 when fn stops. */
+static int report_line(struct lines_scan *ls, size_t a, size_t end)
+{
+	ls->done = end;
+	int rc = ls->fn(ls->ud, a, end);
+	if (rc) {
+		ls->rc = rc;
+		return 1;
+	}
+	return 0;
+}
+
 static int on_line_atom(unsigned int id, unsigned long long from, unsigned long long to,
                         unsigned int flags, void *ctx)
 {
 	(void)from;
 	(void)flags;
 	struct lines_scan *ls = ctx;
-	size_t e = (size_t)to, q = e - ls->m->lits[id].len;
+	const fx_matcher *m = ls->m;
+	fx_match_scratch *sc = ls->sc;
+	size_t e = (size_t)to, q = e - m->lits[id].len;
 	if (q < ls->done)
-		return 0; /* in a line already reported, or crossing a line end */
-	const char *t = ls->text;
-	size_t b = q;
-	while (b < e && !is_eol(t[b]))
-		b++;
-	if (b < e)
-		return 0;
-	while (b < ls->len && !is_eol(t[b]))
-		b++;
-	size_t a = q;
-	while (a > ls->done && !is_eol(t[a - 1]))
-		a--;
-	ls->done = b;
-	int rc = ls->fn(ls->ud, a, b);
-	if (rc) {
-		ls->rc = rc;
-		return 1;
+		return 0; /* on a line already reported, or crossing a line end */
+	if (e > ls->end) {
+		if (q < ls->end)
+			return 0; /* crosses the end of the line being read */
+		size_t end = eol_from(ls->text, ls->len, q);
+		if (end < e)
+			return 0;
+		ls->lo = q;
+		ls->end = end;
+		ls->have_start = 0;
+		ls->folded = NULL;
+		if (++sc->lgen == 0) { /* wrapped: no stale stamp may equal the new one */
+			for (size_t b = 0; b < m->nlbr; b++)
+				sc->lb[b].gen = 0;
+			sc->lgen = 1;
+		}
+	} else if (q < ls->lo) {
+		size_t x = ls->lo;
+		while (x > q && !is_eol(ls->text[x - 1]))
+			x--;
+		if (x > q) { /* a line end at x - 1 */
+			if (e >= x)
+				return 0;
+			return report_line(ls, line_from(ls, q), eol_from(ls->text, ls->len, q));
+		}
+		ls->lo = q;
+		ls->have_start = 0;
+	}
+	for (uint32_t r = m->lref0[id]; r < m->lref0[id + 1]; r++) {
+		const struct lref *lr = &m->lrefs[r];
+		const struct lbranch *br = &m->lbr[lr->br];
+		struct lbstate *b = &sc->lb[lr->br];
+		if (b->gen != sc->lgen) {
+			b->gen = sc->lgen;
+			b->seen = 0;
+			b->failed = 0;
+		}
+		if (b->failed || (b->seen |= (uint64_t)1 << lr->bit) != br->full)
+			continue;
+		if (checks_hold(ls, br))
+			return report_line(ls, line_from(ls, ls->lo), ls->end);
+		b->failed = 1;
 	}
 	return 0;
 }
@@ -2182,7 +2527,7 @@ int fx_match_lines(const fx_matcher *m, fx_match_scratch *sc, const char *text, 
 		data[count] = text + off;
 		lens[count] = (unsigned int)(len - off < PIECE ? len - off : PIECE);
 	}
-	struct lines_scan ls = {m, text, len, 0, fn, ud, 0};
+	struct lines_scan ls = {m, sc, text, len, 0, 0, 0, 0, NULL, 0, fn, ud, 0};
 	hs_error_t e;
 	if (len <= BLOCK_MAX && m->pf->block_db)
 		e = vs.scan(m->pf->block_db, text, (unsigned int)len, 0, sc->hs, on_line_atom, &ls);

@@ -93,9 +93,10 @@ int fx_match_scan(const fx_matcher *m, fx_match_scratch *sc, const char *text, s
  * text). Return 0 to go on; anything else stops the scan and is returned (use a negative). */
 typedef int (*fx_match_line_fn)(void *ud, size_t start, size_t end);
 
-/* Reports, in order, each line of text[0, len) (lines end at LF or CR) that holds an
- * occurrence of an atom, after one Vectorscan pass over the whole text: a line not reported
- * has no match of any pattern when scanned on its own (fx_match_scan of that line alone).
+/* Reports, in order, each line of text[0, len) (lines end at LF or CR) on which some top-level
+ * branch of some pattern has an atom of each of its covers and each of its other literal runs,
+ * after one Vectorscan pass over the whole text: a line not reported has no match of any
+ * pattern when scanned on its own (fx_match_scan of that line alone).
  * Returns 0, 1 when it cannot narrow the lines (a pattern without atoms, no prefilter yet in
  * AUTO mode or none at all): every line, reported or not, may match; FX_EINVAL, or what fn
  * returned to stop. Counts toward FX_MATCH_PREFILTER_AUTO's bytes like a scan. */

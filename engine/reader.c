@@ -226,6 +226,26 @@ static int end_line(fx_reader *r, fx_case_fn fn, void *ud)
 	return 0;
 }
 
+/* Lines mode, nearly every line of a log: a whole line of n bytes (its end, a CR when cr, in
+ * the chunk), not blank, within the cap, and no case open. The same as add_segment, end_line
+ * and emit would do for it, without the bookkeeping a case spread over chunks needs. */
+static int whole_line(fx_reader *r, const char *s, size_t n, int cr, fx_case_fn fn, void *ud)
+{
+	if (reserve(r, n) != 0) {
+		r->failed = 1;
+		return FX_ENOMEM;
+	}
+	memcpy(r->buf, s, n);
+	r->buf[n] = '\0';
+	fx_case c = {++r->cases, r->line, r->line, r->offset, r->buf, n, 0, 0};
+	r->case_line = r->case_last_line = r->line;
+	r->case_offset = r->offset;
+	r->offset += n + 1;
+	r->line++;
+	r->prev_cr = cr;
+	return fn ? fn(ud, &c) : 0;
+}
+
 int fx_reader_new(fx_reader **out, fx_read_mode mode, size_t case_cap)
 {
 	if (!out)
@@ -299,6 +319,14 @@ int fx_reader_feed(fx_reader *r, const char *buf, size_t len, fx_case_fn fn, voi
 		const char *t = memchr(p, '\n', (size_t)(cr - p));
 		if (!t)
 			t = cr;
+		if (r->mode == FX_READ_LINES && r->len == 0 && t < end && t > p &&
+		    (size_t)(t - p) <= r->cap && !is_blank_byte((unsigned char)*p)) {
+			int rc = whole_line(r, p, (size_t)(t - p), *t == '\r', fn, ud);
+			if (rc != 0)
+				return rc;
+			p = t + 1;
+			continue;
+		}
 		if (t > p) {
 			if (add_segment(r, p, (size_t)(t - p)) != 0)
 				return FX_ENOMEM;

@@ -109,14 +109,16 @@ typedef struct line_filter {
 	int oom;                 /* a start could not be kept: the chunk is not filtered */
 } line_filter;
 
-/* A number's decimal digits kept between cases: the case index and line of a log go up by one
- * a case, so the digits are carried forward in place rather than divided out each time. */
-typedef struct dec_cache {
-	uint64_t v;              /* the number the digits spell */
-	size_t n;                /* how many digits: they are d[sizeof d - n, sizeof d) */
-	int set;                 /* d holds v's digits */
-	char d[20];
-} dec_cache;
+/* The last "no diagnosis" record written, kept whole: the next case's is the same bytes but
+ * for its index and line, which in a log go up by one a case, so they are counted up in place
+ * (carrying a 9 costs one store a digit) and the record copied out in one piece. */
+typedef struct nothing_rec {
+	char r[PEND_RECORD];     /* "\n", the header line, "  no diagnosis\n" */
+	size_t len;              /* bytes in r; 0: none yet, or the input or colour changed */
+	size_t i_end, l_end;     /* offsets in r just after the index's and the line's digits */
+	size_t i_n, l_n;         /* how many digits they have */
+	uint64_t index, line;    /* the numbers they spell */
+} nothing_rec;
 
 typedef struct diag_ctx {
 	FILE *out;               /* where cases are printed: stdout, or a batch's buffer */
@@ -149,7 +151,7 @@ typedef struct diag_ctx {
 	 * everything printed is the order without this buffer. */
 	char *pend;
 	size_t plen;
-	dec_cache d_index, d_line; /* the last case's index and line, in decimal */
+	nothing_rec nothing;     /* the last "no diagnosis" record (print_nothing_human) */
 
 	/* Per-case lists, emptied for each case; their memory is kept for the next. */
 	finding_fact *ff;
@@ -632,35 +634,31 @@ static void print_case_dot(diag_ctx *c, const fx_case *cs)
 	free(title);
 }
 
-/* Appends v's decimal digits at p, from k's digits when v is k's number or the one after it
- * (carrying a 9 costs one store a digit); returns the end. */
-static char *put_dec(char *p, dec_cache *k, uint64_t v)
+/* Appends v's decimal digits at p; returns the end. */
+static char *put_u64(char *p, uint64_t v)
 {
-	size_t i, n;
+	char d[20];
+	size_t n = sizeof d;
 
-	if (k->set && v == k->v + 1 && k->n < sizeof k->d) {
-		for (i = sizeof k->d; i > sizeof k->d - k->n && k->d[i - 1] == '9'; i--)
-			k->d[i - 1] = '0';
-		if (i == sizeof k->d - k->n) { /* all nines: one digit more */
-			k->n++;
-			k->d[i - 1] = '1';
-		} else {
-			k->d[i - 1]++;
+	do
+		d[--n] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	memcpy(p, d + n, sizeof d - n);
+	return p + (sizeof d - n);
+}
+
+/* Counts the n decimal digits ending at end up by one, in place. 0 when they are all nines (the
+ * number grows a digit: the caller writes it anew; the digits are then garbage). */
+static int dec_next(char *end, size_t n)
+{
+	for (; n > 0; n--) {
+		if (*--end != '9') {
+			(*end)++;
+			return 1;
 		}
-		k->v = v;
-	} else if (!k->set || v != k->v) {
-		uint64_t rest = v;
-
-		n = sizeof k->d;
-		do
-			k->d[--n] = (char)('0' + rest % 10);
-		while ((rest /= 10) != 0);
-		k->n = sizeof k->d - n;
-		k->v = v;
-		k->set = 1;
+		*end = '0';
 	}
-	memcpy(p, k->d + sizeof k->d - k->n, k->n);
-	return p + k->n;
+	return 0;
 }
 
 /* Writes the waiting "no diagnosis" records to out: called before anything else is written to
@@ -679,33 +677,48 @@ static void pend_flush(diag_ctx *c)
  * long): print it in full. */
 static int print_nothing_human(diag_ctx *c, const fx_case *cs)
 {
-	char buf[PEND_RECORD], *p, *start;
+	nothing_rec *k = &c->nothing;
+	char *p;
+	size_t skip;
 
 	if (c->nerrs || c->nfi || c->nre || c->nma || cs->truncated || c->in_esc.oom ||
 	    c->in_esc.len > 512 || c->dot)
 		return 0;
-	if (c->pend && c->plen > PEND_SIZE - PEND_RECORD)
-		pend_flush(c);
-	start = p = c->pend ? c->pend + c->plen : buf;
-	if (c->ncases > 1)
+	if (!k->len || cs->index != k->index + 1 || !dec_next(k->r + k->i_end, k->i_n) ||
+	    (cs->line != k->line && (cs->line != k->line + 1 || !dec_next(k->r + k->l_end, k->l_n)))) {
+		p = k->r;
 		*p++ = '\n';
-	p = put_str(p, sgr(c, BOLD));
-	p = put_str(p, "case ");
-	p = put_dec(p, &c->d_index, cs->index);
-	p = put_str(p, " (");
-	if (c->in_esc.len) {
-		memcpy(p, c->in_esc.p, c->in_esc.len);
-		p += c->in_esc.len;
+		p = put_str(p, sgr(c, BOLD));
+		p = put_str(p, "case ");
+		k->i_n = (size_t)(put_u64(p, cs->index) - p);
+		p += k->i_n;
+		k->i_end = (size_t)(p - k->r);
+		p = put_str(p, " (");
+		if (c->in_esc.len) {
+			memcpy(p, c->in_esc.p, c->in_esc.len);
+			p += c->in_esc.len;
+		}
+		*p++ = ':';
+		k->l_n = (size_t)(put_u64(p, cs->line) - p);
+		p += k->l_n;
+		k->l_end = (size_t)(p - k->r);
+		*p++ = ')';
+		p = put_str(p, sgr(c, RESET));
+		p = put_str(p, "\n  no diagnosis\n");
+		k->len = (size_t)(p - k->r);
 	}
-	*p++ = ':';
-	p = put_dec(p, &c->d_line, cs->line);
-	*p++ = ')';
-	p = put_str(p, sgr(c, RESET));
-	p = put_str(p, "\n  no diagnosis\n");
-	if (c->pend)
-		c->plen += (size_t)(p - start);
-	else
-		fwrite(buf, 1, (size_t)(p - buf), c->out);
+	k->index = cs->index;
+	k->line = cs->line;
+	/* The first case of all is not separated from anything. */
+	skip = c->ncases > 1 ? 0 : 1;
+	if (!c->pend) {
+		fwrite(k->r + skip, 1, k->len - skip, c->out);
+		return 1;
+	}
+	if (c->plen > PEND_SIZE - PEND_RECORD)
+		pend_flush(c);
+	memcpy(c->pend + c->plen, k->r + skip, k->len - skip);
+	c->plen += k->len - skip;
 	return 1;
 }
 
@@ -1234,6 +1247,7 @@ static void set_input(diag_ctx *c, const char *name)
 	char *d = NULL;
 
 	c->input = name;
+	c->nothing.len = 0;
 	cli_sb_clear(&c->in_esc);
 	cli_sb_add(&c->in_esc, "", 0);
 	cli_sb_add_escaped(&c->in_esc, name, strlen(name), &col);

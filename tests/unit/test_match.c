@@ -663,6 +663,36 @@ static void test_lines_reported(void **state)
 	fx_match_free(m);
 }
 
+/* A line is reported for a branch only when it holds an atom of each of the branch's covers
+ * and each of its other runs (checks): a line holding the longest run alone is not. */
+static void test_lines_need_every_run(void **state)
+{
+	(void)state;
+	fx_match_pattern p[2] = {
+		/* line-local: its atom is "manifest refused", "copy " is checked */
+		{LIT("copy (\\w+ )?manifest refused"), FX_RE_CASELESS, NULL},
+		/* not line-local: covers " failed" and "disk" (at a bounded distance) */
+		{LIT("disk\\s+(\\w+) failed"), 0, NULL},
+	};
+	fx_matcher *m = make(p, 2, FX_MATCH_PREFILTER_ALWAYS);
+	const char t[] = "copy manifest started\n"
+	                 "read manifest refused\n"
+	                 "a COPY THE MANIFEST REFUSED b\n"
+	                 "disk sda ok\n"
+	                 "sdb failed\n"
+	                 "disk sdc failed, manifest\n"
+	                 "manifest refused, copy it";
+	struct lines l = {0};
+	assert_int_equal(lines(m, LIT(t), &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_memory_equal(t + l.start[0], "a COPY", 6);
+	assert_memory_equal(t + l.start[1], "disk sdc", 8);
+	/* The runs are all there, out of order: reported (it is PCRE2 that says no). */
+	assert_memory_equal(t + l.start[2], "manifest refused, copy it", 25);
+	assert_int_equal(l.end[2], sizeof t - 1);
+	fx_match_free(m);
+}
+
 struct starts {
 	size_t *starts, n; /* room for one a line of the text */
 };
@@ -1000,6 +1030,7 @@ int main(void)
 		cmocka_unit_test(test_auto_builds_after_threshold),
 		cmocka_unit_test(test_threads_share_a_matcher),
 		cmocka_unit_test(test_lines_reported),
+		cmocka_unit_test(test_lines_need_every_run),
 		cmocka_unit_test(test_lines_cover_every_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
