@@ -22,7 +22,13 @@
  * code behind) and publishes it with a release store. The interpreted code is never modified, so
  * other threads may go on matching with it meanwhile: the compiled pattern stays shareable
  * without a lock. Both run the same pattern with the same semantics; only limits differ in
- * detail (the JIT has no depth limit but a stack limit), and either gives FX_ELIMIT. */
+ * detail (the JIT has no depth limit but a stack limit), and either gives FX_ELIMIT.
+ *
+ * Deferred compilation. A kb loaded from an image (image.c) holds regexes that compiled when
+ * the image was written, and one pasted message needs only the few whose atoms it contains:
+ * compiling all of them was a fifth of such a run. fx_regex_new_deferred keeps the text and
+ * the group names the image recorded; the first match compiles it and publishes the code the
+ * way the JIT copy is published (a thread that loses the race frees its own). */
 #include "regex.h"
 
 #include <pthread.h>
@@ -50,10 +56,13 @@ struct lazy_jit {
 };
 
 struct fx_regex {
-	pcre2_code *code;           /* the compiled pattern, interpreted; never changed */
+	_Atomic(pcre2_code *) code; /* the compiled pattern, interpreted; set once (deferred: on
+	                               first use, release store), never changed after */
 	struct lazy_jit *jit;       /* see "Lazy JIT" above */
 	pcre2_match_context *mctx;  /* carries the limits; read-only while matching */
 	unsigned flags;             /* FX_RE_* given to fx_regex_new */
+	const char *const *names;   /* deferred: the group names given (names[0] NULL), or NULL */
+	uint32_t ngroups;           /* with names: the capture groups */
 	size_t len;                 /* pattern length in bytes */
 	char src[];                 /* the pattern text, NUL-terminated */
 };
@@ -100,8 +109,7 @@ static void md_drop(pcre2_match_data *md, int owned)
 	pcre2_match_data_free(md);
 }
 
-fx_regex *fx_regex_new(const char *pat, size_t len, unsigned flags, fx_buf *err,
-                       size_t *erroffset)
+static uint32_t compile_options(unsigned flags)
 {
 	uint32_t opts = PCRE2_NEVER_UTF;
 	if (flags & FX_RE_CASELESS)
@@ -114,6 +122,45 @@ fx_regex *fx_regex_new(const char *pat, size_t len, unsigned flags, fx_buf *err,
 		opts |= PCRE2_EXTENDED;
 	if (flags & FX_RE_START_LIMIT)
 		opts |= PCRE2_USE_OFFSET_LIMIT;
+	return opts;
+}
+
+/* The handle around code (NULL: deferred), which it takes over; NULL when out of memory. */
+static fx_regex *wrap(pcre2_code *code, const char *pat, size_t len, unsigned flags)
+{
+	fx_regex *r = NULL;
+	pcre2_match_context *mctx = pcre2_match_context_create(NULL);
+	struct lazy_jit *jit = malloc(sizeof *jit);
+	if (mctx && jit && len < SIZE_MAX - sizeof *r)
+		r = malloc(sizeof *r + len + 1);
+	if (!r) {
+		free(jit);
+		pcre2_match_context_free(mctx);
+		pcre2_code_free(code);
+		return NULL;
+	}
+	pcre2_set_match_limit(mctx, MATCH_LIMIT);
+	pcre2_set_depth_limit(mctx, DEPTH_LIMIT);
+	pcre2_set_heap_limit(mctx, HEAP_LIMIT_KIB);
+	atomic_init(&jit->code, NULL);
+	atomic_init(&jit->work, 0);
+	atomic_init(&jit->state, JIT_NONE);
+	atomic_init(&r->code, code);
+	r->jit = jit;
+	r->mctx = mctx;
+	r->flags = flags;
+	r->names = NULL;
+	r->ngroups = 0;
+	r->len = len;
+	if (len)
+		memcpy(r->src, pat, len);
+	r->src[len] = '\0';
+	return r;
+}
+
+fx_regex *fx_regex_new(const char *pat, size_t len, unsigned flags, fx_buf *err,
+                       size_t *erroffset)
+{
 	if (erroffset)
 		*erroffset = 0;
 	if (!pat)
@@ -121,7 +168,8 @@ fx_regex *fx_regex_new(const char *pat, size_t len, unsigned flags, fx_buf *err,
 
 	int code;
 	PCRE2_SIZE off = 0;
-	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, len, opts, &code, &off, NULL);
+	pcre2_code *re =
+	        pcre2_compile((PCRE2_SPTR)pat, len, compile_options(flags), &code, &off, NULL);
 	if (!re) {
 		if (err) {
 			PCRE2_UCHAR msg[256];
@@ -134,34 +182,50 @@ fx_regex *fx_regex_new(const char *pat, size_t len, unsigned flags, fx_buf *err,
 			*erroffset = off;
 		return NULL;
 	}
-	fx_regex *r = NULL;
-	pcre2_match_context *mctx = pcre2_match_context_create(NULL);
-	struct lazy_jit *jit = malloc(sizeof *jit);
-	if (mctx && jit && len < SIZE_MAX - sizeof *r)
-		r = malloc(sizeof *r + len + 1);
-	if (!r) {
-		free(jit);
-		pcre2_match_context_free(mctx);
-		pcre2_code_free(re);
-		if (err)
-			fx_buf_puts(err, "out of memory");
-		return NULL;
-	}
-	pcre2_set_match_limit(mctx, MATCH_LIMIT);
-	pcre2_set_depth_limit(mctx, DEPTH_LIMIT);
-	pcre2_set_heap_limit(mctx, HEAP_LIMIT_KIB);
-	atomic_init(&jit->code, NULL);
-	atomic_init(&jit->work, 0);
-	atomic_init(&jit->state, JIT_NONE);
-	r->code = re;
-	r->jit = jit;
-	r->mctx = mctx;
-	r->flags = flags;
-	r->len = len;
-	if (len)
-		memcpy(r->src, pat, len);
-	r->src[len] = '\0';
+	fx_regex *r = wrap(re, pat, len, flags);
+	if (!r && err)
+		fx_buf_puts(err, "out of memory");
 	return r;
+}
+
+fx_regex *fx_regex_new_deferred(const char *pat, size_t len, unsigned flags,
+                                const char *const *names, uint32_t ngroups)
+{
+	fx_regex *r = wrap(NULL, pat ? pat : "", len, flags);
+	if (r && names) {
+		r->names = names;
+		r->ngroups = ngroups;
+	}
+	return r;
+}
+
+/* The interpreted code, compiled now if it was deferred; NULL when it does not compile (an
+ * image from another PCRE2 that accepted more) or memory ran out. */
+static pcre2_code *code_of(const fx_regex *re)
+{
+	pcre2_code *c = atomic_load_explicit(&re->code, memory_order_acquire);
+	if (c)
+		return c;
+	int code;
+	PCRE2_SIZE off;
+	c = pcre2_compile((PCRE2_SPTR)re->src, re->len, compile_options(re->flags), &code, &off,
+	                  NULL);
+	if (!c)
+		return NULL;
+	/* The handle is const to its users but its code is set once, like the JIT's copy. */
+	fx_regex *w = (fx_regex *)(uintptr_t)re;
+	pcre2_code *expected = NULL;
+	if (!atomic_compare_exchange_strong_explicit(&w->code, &expected, c, memory_order_acq_rel,
+	                                             memory_order_acquire)) {
+		pcre2_code_free(c);
+		return expected;
+	}
+	return c;
+}
+
+int fx_regex_compiled(const fx_regex *re)
+{
+	return re && atomic_load_explicit(&re->code, memory_order_acquire) != NULL;
 }
 
 void fx_regex_free(fx_regex *re)
@@ -169,7 +233,7 @@ void fx_regex_free(fx_regex *re)
 	if (!re)
 		return;
 	pcre2_match_context_free(re->mctx);
-	pcre2_code_free(re->code);
+	pcre2_code_free(atomic_load_explicit(&re->code, memory_order_acquire));
 	pcre2_code_free(atomic_load_explicit(&re->jit->code, memory_order_acquire));
 	free(re->jit);
 	free(re);
@@ -184,7 +248,8 @@ static void jit_compile(const fx_regex *re)
 	if (!atomic_compare_exchange_strong_explicit(&re->jit->state, &expected, JIT_BUSY,
 	                                             memory_order_acq_rel, memory_order_acquire))
 		return;
-	pcre2_code *copy = pcre2_code_copy(re->code);
+	const pcre2_code *base = code_of(re);
+	pcre2_code *copy = base ? pcre2_code_copy(base) : NULL;
 	if (copy && pcre2_jit_compile(copy, PCRE2_JIT_COMPLETE) == 0) {
 		atomic_store_explicit(&re->jit->code, copy, memory_order_release);
 		atomic_store_explicit(&re->jit->state, JIT_DONE, memory_order_release);
@@ -203,7 +268,7 @@ static const pcre2_code *code_for(const fx_regex *re, size_t bytes)
 	if (j)
 		return j;
 	if (atomic_load_explicit(&re->jit->state, memory_order_relaxed) != JIT_NONE)
-		return re->code;
+		return code_of(re);
 	size_t add = bytes < FX_REGEX_JIT_BYTES ? bytes + 64 : FX_REGEX_JIT_BYTES;
 	size_t before = atomic_fetch_add_explicit(&re->jit->work, add, memory_order_relaxed);
 	if (before < FX_REGEX_JIT_BYTES && before + add >= FX_REGEX_JIT_BYTES) {
@@ -212,7 +277,7 @@ static const pcre2_code *code_for(const fx_regex *re, size_t bytes)
 		if (j)
 			return j;
 	}
-	return re->code;
+	return code_of(re);
 }
 
 int fx_regex_jit_now(const fx_regex *re)
@@ -236,7 +301,13 @@ int fx_regex_match(const fx_regex *re, const char *subject, size_t len)
 		return FX_ENOMEM;
 	if (!subject)
 		subject = "";
-	int rc = pcre2_match(code_for(re, len), (PCRE2_SPTR)subject, len, 0, 0, md, re->mctx);
+	const pcre2_code *code = code_for(re, len);
+	if (!code) {
+		if (owned)
+			pcre2_match_data_free(md);
+		return FX_EINVAL;
+	}
+	int rc = pcre2_match(code, (PCRE2_SPTR)subject, len, 0, 0, md, re->mctx);
 	int result;
 	/* rc 0 means "matched, but the ovector was too small for the groups": still a match. */
 	if (rc >= 0)
@@ -276,10 +347,17 @@ int fx_regex_group_names(const fx_regex *re, const char **names, size_t n)
 {
 	uint32_t groups = 0, count = 0, size = 0;
 	PCRE2_SPTR table = NULL;
-	if (!re || pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &groups) != 0 ||
-	    pcre2_pattern_info(re->code, PCRE2_INFO_NAMECOUNT, &count) != 0 ||
-	    pcre2_pattern_info(re->code, PCRE2_INFO_NAMEENTRYSIZE, &size) != 0 ||
-	    pcre2_pattern_info(re->code, PCRE2_INFO_NAMETABLE, &table) != 0)
+	if (re && re->names) {
+		/* Deferred with the names recorded: answer without compiling. */
+		for (size_t i = 0; i < n; i++)
+			names[i] = i > 0 && i <= re->ngroups ? re->names[i] : NULL;
+		return re->ngroups > INT32_MAX ? FX_EINVAL : (int)re->ngroups;
+	}
+	const pcre2_code *code = re ? code_of(re) : NULL;
+	if (!code || pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &groups) != 0 ||
+	    pcre2_pattern_info(code, PCRE2_INFO_NAMECOUNT, &count) != 0 ||
+	    pcre2_pattern_info(code, PCRE2_INFO_NAMEENTRYSIZE, &size) != 0 ||
+	    pcre2_pattern_info(code, PCRE2_INFO_NAMETABLE, &table) != 0)
 		return FX_EINVAL;
 	for (size_t i = 0; i < n; i++)
 		names[i] = NULL;
@@ -350,8 +428,10 @@ int fx_regex_exec(const fx_regex *re, fx_regex_data *d, const char *subject, siz
 	size_t work = len - start;
 	if (start_limit != FX_REGEX_UNSET && start_limit >= start && start_limit - start < work)
 		work = start_limit - start + 1;
-	int rc = pcre2_match(code_for(re, work), (PCRE2_SPTR)subject, len, start, popts, d->md,
-	                     d->mctx);
+	const pcre2_code *code = code_for(re, work);
+	if (!code)
+		return FX_EINVAL;
+	int rc = pcre2_match(code, (PCRE2_SPTR)subject, len, start, popts, d->md, d->mctx);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
 	if (rc < 0) {

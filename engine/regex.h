@@ -6,6 +6,7 @@
 #define FX_REGEX_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "buf.h"
 
 typedef struct fx_regex fx_regex;
@@ -22,6 +23,15 @@ enum {
 fx_regex *fx_regex_new(const char *pat, size_t len, unsigned flags, fx_buf *err,
                        size_t *erroffset);
 void fx_regex_free(fx_regex *re);
+/* A regex known to compile (it did when a kb image was written), compiled on first use
+ * instead of now: any use works as with fx_regex_new, and a pattern that no longer compiles
+ * (another PCRE2) makes its matches fail with FX_EINVAL. names (names[0] NULL, then ngroups
+ * capture group names or NULLs; borrowed, must outlive re), when given, answer
+ * fx_regex_group_names without compiling. NULL when out of memory. */
+fx_regex *fx_regex_new_deferred(const char *pat, size_t len, unsigned flags,
+                                const char *const *names, uint32_t ngroups);
+/* 1 when re's code exists (not deferred, or used since): for tests. */
+int fx_regex_compiled(const fx_regex *re);
 /* 1 match, 0 no match, FX_ELIMIT when a match/depth/heap limit stopped it, FX_ENOMEM. */
 int fx_regex_match(const fx_regex *re, const char *subject, size_t len);
 const char *fx_regex_source(const fx_regex *re);

@@ -162,6 +162,17 @@ static void *worker(void *arg)
 	return (void *)bad;
 }
 
+static void *worker_deferred(void *arg)
+{
+	(void)arg;
+	uintptr_t bad = 0;
+	for (int i = 0; i < 200; i++) {
+		bad += fx_regex_match(shared_re, "backup ERROR -36", 16) != 1;
+		bad += fx_regex_match(shared_re, "backup failed", 13) != 0;
+	}
+	return (void *)bad;
+}
+
 static void test_threads_share_a_regex(void **state)
 {
 	(void)state;
@@ -179,6 +190,46 @@ static void test_threads_share_a_regex(void **state)
 	assert_int_equal(fx_regex_is_jit(shared_re), fx_regex_jit_now(probe));
 	fx_regex_free(probe);
 	fx_regex_free(shared_re);
+}
+
+/* A deferred regex compiles on first use, from any number of threads at once (one code wins,
+ * the others' are freed: LeakSanitizer), answers group names without compiling when it was
+ * given them, and fails its matches when its text does not compile. */
+static void test_deferred(void **state)
+{
+	(void)state;
+	static const char *const names[] = {NULL, "code"};
+	fx_regex *re = fx_regex_new_deferred("error (?<code>-?[0-9]+)", 23, FX_RE_CASELESS, names, 1);
+	assert_non_null(re);
+	assert_int_equal(fx_regex_compiled(re), 0);
+	const char *got[3] = {"x", "x", "x"};
+	assert_int_equal(fx_regex_group_names(re, got, 3), 1);
+	assert_null(got[0]);
+	assert_string_equal(got[1], "code");
+	assert_null(got[2]);
+	assert_int_equal(fx_regex_compiled(re), 0);
+	shared_re = re;
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, worker_deferred, NULL), 0);
+	for (int i = 0; i < 4; i++) {
+		void *bad;
+		assert_int_equal(pthread_join(th[i], &bad), 0);
+		assert_null(bad);
+	}
+	assert_int_equal(fx_regex_compiled(re), 1);
+	fx_regex_free(re);
+
+	/* Without names it compiles to answer; a text that does not compile fails to match. */
+	re = fx_regex_new_deferred("a(?<x>b)", 8, 0, NULL, 0);
+	assert_int_equal(fx_regex_group_names(re, got, 2), 1);
+	assert_string_equal(got[1], "x");
+	assert_int_equal(fx_regex_compiled(re), 1);
+	fx_regex_free(re);
+	re = fx_regex_new_deferred("a(b", 3, 0, NULL, 0);
+	assert_int_equal(fx_regex_match(re, "ab", 2), FX_EINVAL);
+	assert_int_equal(fx_regex_compiled(re), 0);
+	fx_regex_free(re);
 }
 
 /* A regex starts interpreted and is JIT-compiled once its searches pass FX_REGEX_JIT_BYTES
@@ -265,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_bad_pattern_reports_offset),
 		cmocka_unit_test(test_catastrophic_pattern_hits_limit),
 		cmocka_unit_test(test_threads_share_a_regex),
+		cmocka_unit_test(test_deferred),
 		cmocka_unit_test(test_lazy_jit),
 		cmocka_unit_test(test_jit_same_spans),
 	};
