@@ -5,6 +5,7 @@
 
 #include "kb.h"
 #include "load.h"
+#include "image.h"
 #include "match.h"
 #include "regex.h"
 #include "expr.h"
@@ -311,41 +312,105 @@ static int keep_sources(fx_kb *kb, const fx_reporter *rep)
 	return 0;
 }
 
-static int kb_load(fx_kb **out, const fx_load_input *in, const fx_load_opts *opts)
+static fx_kb *kb_new(void)
 {
-	if (!out)
-		return FX_EINVAL;
-	*out = NULL;
 	fx_kb *kb = calloc(1, sizeof *kb);
 	if (!kb)
-		return FX_ENOMEM;
+		return NULL;
 	kb->refs = 1;
 	kb->self = kb;
 	if (pthread_mutex_init(&kb->views_lock, NULL) != 0) {
 		free(kb);
-		return FX_ENOMEM;
+		return NULL;
 	}
 	fx_arena_init(&kb->arena);
 	fx_atoms_init(&kb->atoms, NULL);
 	fx_vec_init(&kb->regexes);
-	fx_reporter rep;
-	fx_reporter_init(&rep, opts ? opts->diag : NULL, opts ? opts->diag_ud : NULL,
-	                 opts ? opts->max_errors : 0);
-	int rc = fx_load_program(&kb->prog, &kb->arena, &kb->atoms, &kb->regexes, &rep, in);
-	if (rc == 0 && rep.errors)
-		rc = FX_ELOAD;
+	return kb;
+}
+
+/* A new, empty kb and the reporter of its load (opened only when the kb is there); *out NULL
+ * until kb_finish. NULL when out of memory. */
+static fx_kb *kb_start(fx_kb **out, fx_reporter *rep, const fx_load_opts *opts)
+{
+	*out = NULL;
+	fx_kb *kb = kb_new();
+	if (kb)
+		fx_reporter_init(rep, opts ? opts->diag : NULL, opts ? opts->diag_ud : NULL,
+		                 opts ? opts->max_errors : 0);
+	return kb;
+}
+
+/* The network and the matcher of a kb whose program is there; rc is the load's outcome. */
+static int kb_finish(fx_kb **out, fx_kb *kb, fx_reporter *rep, int rc)
+{
 	if (rc == 0)
 		rc = fx_rete_compile(&kb->net, &kb->prog, &kb->arena);
 	if (rc == 0)
-		rc = build_matcher(kb, &rep);
-	if (rc == 0)
-		rc = keep_sources(kb, &rep);
-	fx_reporter_dispose(&rep);
+		rc = build_matcher(kb, rep);
 	if (rc) {
 		kb_destroy(kb);
 		return rc;
 	}
 	*out = kb;
+	return 0;
+}
+
+static int kb_load(fx_kb **out, const fx_load_input *in, const fx_load_opts *opts)
+{
+	if (!out)
+		return FX_EINVAL;
+	fx_reporter rep;
+	fx_kb *kb = kb_start(out, &rep, opts);
+	if (!kb)
+		return FX_ENOMEM;
+	int rc = fx_load_program(&kb->prog, &kb->arena, &kb->atoms, &kb->regexes, &rep, in);
+	if (rc == 0 && rep.errors)
+		rc = FX_ELOAD;
+	if (rc == 0)
+		rc = keep_sources(kb, &rep);
+	rc = kb_finish(out, kb, &rep, rc);
+	fx_reporter_dispose(&rep);
+	return rc;
+}
+
+int fx_kb_load_image(fx_kb **out, const void *image, size_t len, const fx_load_opts *opts)
+{
+	if (!out || (!image && len))
+		return FX_EINVAL;
+	fx_reporter rep;
+	fx_kb *kb = kb_start(out, &rep, opts);
+	if (!kb)
+		return FX_ENOMEM;
+	const char *why = NULL;
+	int rc = fx_image_read(&kb->prog, &kb->arena, &kb->atoms, &kb->regexes, &kb->sources,
+	                       &kb->nsources, image ? image : "", len, &why);
+	if (rc == FX_EINVAL) {
+		fx_pos nowhere = {NULL, 0, 0};
+		fx_report(&rep, FX_SEV_ERROR, "image", nowhere, 0, NULL, "cannot load the image: %s",
+		          why ? why : "damaged");
+		rc = FX_ELOAD;
+	}
+	rc = kb_finish(out, kb, &rep, rc);
+	fx_reporter_dispose(&rep);
+	return rc;
+}
+
+int fx_kb_save_image(const fx_kb *kb, char **out, size_t *len)
+{
+	if (!kb || !out || !len)
+		return FX_EINVAL;
+	*out = NULL;
+	*len = 0;
+	fx_buf b;
+	fx_buf_init(&b);
+	int rc = fx_image_write(&b, &kb->prog, &kb->atoms, kb->sources, kb->nsources);
+	if (rc) {
+		fx_buf_dispose(&b);
+		return rc;
+	}
+	*out = b.data; /* the buffer's bytes, handed over */
+	*len = b.len;
 	return 0;
 }
 

@@ -114,6 +114,20 @@ int fx_kb_load_buffer(fx_kb **out, const char *name, const char *buf, size_t len
 int fx_kb_load_buffers(fx_kb **out, const char *const *names, const char *const *bufs,
                        const size_t *lens, size_t n, const fx_load_opts *opts);
 
+/* A loaded kb in binary form (as CLIPS's bsave/bload, Lua's precompiled chunks), for a program
+ * that embeds its knowledge base: loading an image skips parsing, checking and compiling
+ * regexes (each compiles when first used), and gives a kb that behaves as the one saved,
+ * diagnostics positions and source texts included. The bytes are the same on every machine,
+ * but an image is only for the fixit version that wrote it.
+ * fx_kb_save_image: *out receives a malloc'ed image of *len bytes (free() it); 0, FX_ENOMEM,
+ * FX_EINVAL. fx_kb_load_image: the image is borrowed, not copied: it must stay unchanged
+ * while the kb lives (an image compiled into the program is). An image from another version,
+ * or one whose checksum or structure is wrong, is refused with FX_ELOAD and a diagnostic;
+ * the reader checks every count and index, but does not re-prove what the loader proves of
+ * rule files, so load only images you wrote. */
+int fx_kb_save_image(const fx_kb *kb, char **out, size_t *len);
+int fx_kb_load_image(fx_kb **out, const void *image, size_t len, const fx_load_opts *opts);
+
 /* Knowledge bases are immutable and reference counted; they may be shared between threads. */
 fx_kb *fx_kb_ref(fx_kb *kb);
 void fx_kb_free(fx_kb *kb); /* drops one reference; NULL is a no-op */
