@@ -185,7 +185,7 @@ $(LIB_SO): $(ENGINE_OBJ) $(BUILD)/libfixit.map $(BUILD)/objects
 $(LIB_SO_LINK): $(LIB_SO)
 	ln -sf libfixit.so.0 $@
 
-# kb-image, a build-time helper, pre-parses the lean copy that `fixit diagnose` loads.
+# kb-image, a build-time helper, writes the image of the lean kb that `fixit diagnose` loads.
 $(BUILD)/kb-image: tools/gen/kb-image.c $(LIB_A)
 	$(CC) $(TEST_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB_A) $(LIBS_ENGINE)
 

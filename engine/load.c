@@ -1156,148 +1156,6 @@ static const char *join_path(loader *ld, const char *dir, size_t dlen, const cha
 static void load_includes(loader *ld, const srcfile *sf, const node *v, int depth);
 
 /* Read the text of a file or buffer named `name` (both in the arena) and what it includes. */
-/* ============================================================================================
- * Pre-parsed rule files
- *
- * Parsing YAML is most of the cost of loading a knowledge base (libyaml spends about 150
- * instructions a byte), and a program that embeds its kb parses the same bytes at every start.
- * fx_load_tree_image writes, at build time, the tree parse_yaml makes of a file, after the file
- * itself: loading it rebuilds the nodes from it and never runs libyaml, while diagnostics and
- * explanations still quote the real text, lines and columns. The format is the build machine's
- * (native byte order, no promise across versions: the magic names it); a buffer that starts
- * with the magic is checked like any input, never trusted.
- *
- *   magic (8 bytes)  u32 text length  u32 node count  text  NUL
- *   then the nodes in preorder, each: u32 kind, style, off, end, len, nkids; a scalar's len
- *   bytes of value and a NUL follow its header.
- * ========================================================================================== */
-
-static const unsigned char tree_magic[8] = {0, 'f', 'x', 't', 'r', 'e', 'e', '1'};
-
-typedef struct treerd {
-	const unsigned char *p, *end; /* what is left to read */
-	size_t left;                  /* nodes announced and not read yet */
-	node *nodes;                  /* room for the nodes announced, taken in order */
-	node **kids;                  /* room for every node's kid pointers, taken in order */
-	size_t nkids;                 /* kid pointers left in kids */
-} treerd;
-
-static int rd_u32(treerd *r, uint32_t *v)
-{
-	if (r->end - r->p < 4)
-		return -1;
-	memcpy(v, r->p, 4);
-	r->p += 4;
-	return 0;
-}
-
-static node *read_node(loader *ld, const srcfile *sf, treerd *r, int depth)
-{
-	uint32_t f[6];
-	if (depth > MAX_NESTING || r->left == 0)
-		return NULL;
-	r->left--;
-	for (int i = 0; i < 6; i++)
-		if (rd_u32(r, &f[i]) != 0)
-			return NULL;
-	uint32_t kind = f[0], style = f[1], off = f[2], end = f[3], len = f[4], nkids = f[5];
-	if (kind > N_MAP || style > S_BLOCK || off > end || end > sf->len)
-		return NULL;
-	if (kind == N_SCALAR ? nkids != 0 : len != 0 || nkids > r->left || (kind == N_MAP && nkids % 2))
-		return NULL;
-	node *n = r->nodes++; /* r->left counted it */
-	n->kind = (int)kind;
-	n->style = (int)style;
-	n->off = off;
-	n->end = end;
-	n->src = sf;
-	if (kind == N_SCALAR) {
-		/* The value stays in the caller's buffer: nodes die with the load, before it. */
-		if ((size_t)(r->end - r->p) <= len || r->p[len] != 0)
-			return NULL;
-		n->text = (const char *)r->p;
-		n->len = len;
-		r->p += (size_t)len + 1;
-		return n;
-	}
-	if (nkids) {
-		node **kids = r->kids;
-		if (nkids > r->nkids)
-			return NULL;
-		r->kids += nkids;
-		r->nkids -= nkids;
-		for (uint32_t i = 0; i < nkids; i++)
-			if (!(kids[i] = read_node(ld, sf, r, depth + 1)))
-				return NULL;
-		n->kids = kids;
-		n->nkids = nkids;
-	}
-	return n;
-}
-
-/* Rebuild the tree of sf from tree[0..len) (the part of an image after the text). Returns 0,
- * or -1 when it is not a tree of sf (reported) or memory ran out. */
-static int read_tree(loader *ld, const srcfile *sf, const unsigned char *tree, size_t len,
-                     uint32_t nnodes, node **root)
-{
-	treerd r = {tree, tree + len, nnodes, NULL, NULL, 0};
-	*root = NULL;
-	if (nnodes == 0 && len == 0)
-		return 0;
-	/* All the nodes and kid arrays in two allocations rather than two a node. A node takes
-	 * at least 24 bytes of the image, which bounds what a damaged count can ask for; every
-	 * node but the root is one kid. */
-	node *n = NULL;
-	if (nnodes > 0 && nnodes <= len / 24) {
-		r.nodes = fx_arena_alloc(&ld->scratch, nnodes * sizeof *r.nodes);
-		r.nkids = nnodes - 1;
-		r.kids = r.nkids ? fx_arena_alloc(&ld->scratch, r.nkids * sizeof *r.kids) : NULL;
-		if (!r.nodes || (r.nkids && !r.kids)) {
-			ld->oom = 1;
-			return -1;
-		}
-		n = read_node(ld, sf, &r, 0);
-	}
-	if (n && r.left == 0 && r.p == r.end) {
-		*root = n;
-		return 0;
-	}
-	if (!ld->oom)
-		err_at(ld, "image", pos_at(sf, 0), 1,
-		       "a damaged pre-parsed rule file: its tree does not fit its text");
-	return -1;
-}
-
-static void put_u32(fx_buf *b, size_t v)
-{
-	uint32_t u = (uint32_t)v;
-	fx_buf_append(b, (const char *)&u, 4);
-}
-
-static size_t count_nodes(const node *n)
-{
-	size_t c = 1;
-	for (size_t i = 0; i < n->nkids; i++)
-		c += count_nodes(n->kids[i]);
-	return c;
-}
-
-static void write_node(fx_buf *b, const node *n)
-{
-	put_u32(b, (size_t)n->kind);
-	put_u32(b, (size_t)n->style);
-	put_u32(b, n->off);
-	put_u32(b, n->end);
-	put_u32(b, n->kind == N_SCALAR ? n->len : 0);
-	put_u32(b, n->nkids);
-	if (n->kind == N_SCALAR) {
-		fx_buf_append(b, n->text, n->len);
-		fx_buf_putc(b, '\0');
-	}
-	for (size_t i = 0; i < n->nkids; i++)
-		write_node(b, n->kids[i]);
-}
-
 /* A new source file in ld->files, its lines indexed and the reporter told of it. NULL when out
  * of memory (ld->oom set). */
 static srcfile *new_srcfile(loader *ld, const char *name, const char *dir, const char *text,
@@ -1339,18 +1197,15 @@ static srcfile *new_srcfile(loader *ld, const char *name, const char *dir, const
 	return sf;
 }
 
-/* Load one rule file: its YAML text, or its pre-parsed tree of nnodes nodes (tree, treelen:
- * see fx_load_tree_image) when tree is not NULL. */
-static void load_unit(loader *ld, const char *name, const char *dir, const char *text,
-                      size_t len, const unsigned char *tree, size_t treelen, uint32_t nnodes,
+/* Load one rule file from its YAML text. */
+static void load_text(loader *ld, const char *name, const char *dir, const char *text, size_t len,
                       int depth)
 {
 	srcfile *sf = new_srcfile(ld, name, dir, text, len);
 	if (!sf)
 		return;
 	node *root;
-	if ((tree ? read_tree(ld, sf, tree, treelen, nnodes, &root) : parse_yaml(ld, sf, &root)) !=
-	    0)
+	if (parse_yaml(ld, sf, &root) != 0)
 		return;
 	if (root && !is_null(root)) {
 		if (root->kind != N_MAP) {
@@ -1382,12 +1237,6 @@ static void load_unit(loader *ld, const char *name, const char *dir, const char 
 		*u = sf;
 }
 
-
-static void load_text(loader *ld, const char *name, const char *dir, const char *text, size_t len,
-                      int depth)
-{
-	load_unit(ld, name, dir, text, len, NULL, 0, 0, depth);
-}
 
 /* path is in the arena. */
 static void load_file(loader *ld, const char *path, const node *from, int depth)
@@ -4479,64 +4328,13 @@ static void each_item(loader *ld, const node *sec, const char *what, const char 
 		fn(ld, sec->kids[i]);
 }
 
-/* An in-memory rule file: YAML text, or a pre-parsed one (fx_load_tree_image). Only its text is
- * kept (in the kb's arena, for the reporter and explanations to quote). */
+/* An in-memory rule file. Its text is copied to the kb's arena, for the reporter and
+ * explanations to quote. */
 static void load_buffer(loader *ld, const char *name, const char *buf, size_t len)
 {
-	const unsigned char *img = (const unsigned char *)buf;
-	uint32_t tlen, nnodes;
-	if (len >= 16 && memcmp(img, tree_magic, sizeof tree_magic) == 0) {
-		memcpy(&tlen, img + 8, 4);
-		memcpy(&nnodes, img + 12, 4);
-		if (tlen < len - 16 && img[16 + tlen] == 0) {
-			const char *text = astr(ld, ld->arena, buf + 16, tlen);
-			if (text)
-				load_unit(ld, name, "", text, tlen, img + 16 + tlen + 1,
-				          len - 16 - tlen - 1, nnodes, 0);
-			return;
-		}
-	}
 	const char *text = astr(ld, ld->arena, buf, len);
 	if (text)
 		load_text(ld, name, "", text, len, 0);
-}
-
-int fx_load_tree_image(fx_buf *out, const char *name, const char *text, size_t len)
-{
-	if (!out || (!text && len) || len > UINT32_MAX - 1)
-		return FX_EINVAL;
-	fx_reporter rep;
-	fx_reporter_init(&rep, NULL, NULL, 0);
-	fx_arena arena;
-	fx_arena_init(&arena);
-	loader ld;
-	memset(&ld, 0, sizeof ld);
-	ld.arena = &arena;
-	ld.rep = &rep;
-	fx_arena_init(&ld.scratch);
-	fx_buf_init(&ld.msg);
-	int rc = FX_ENOMEM;
-	const char *copy = astr(&ld, &arena, text ? text : "", len);
-	srcfile *sf = copy ? new_srcfile(&ld, name ? name : "<buffer>", "", copy, len) : NULL;
-	node *root = NULL;
-	if (sf && parse_yaml(&ld, sf, &root) == 0 && !ld.oom && rep.errors == 0) {
-		fx_buf_append(out, (const char *)tree_magic, sizeof tree_magic);
-		put_u32(out, len);
-		put_u32(out, root ? count_nodes(root) : 0);
-		fx_buf_append(out, copy, len);
-		fx_buf_putc(out, '\0');
-		if (root)
-			write_node(out, root);
-		rc = out->oom ? FX_ENOMEM : 0;
-	} else if (!ld.oom) {
-		rc = FX_ELOAD;
-	}
-	gv_free(&ld.files);
-	fx_buf_dispose(&ld.msg);
-	fx_arena_dispose(&ld.scratch);
-	fx_arena_dispose(&arena);
-	fx_reporter_dispose(&rep);
-	return rc;
 }
 
 int fx_load_program(fx_program *prog, fx_arena *arena, fx_atoms *atoms, fx_vec *regexes,

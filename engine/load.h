@@ -28,11 +28,4 @@ typedef struct fx_load_input {
 int fx_load_program(fx_program *prog, fx_arena *arena, fx_atoms *atoms, fx_vec *regexes,
                     fx_reporter *rep, const fx_load_input *in);
 
-/* A pre-parsed form of one rule file, for a program that embeds its knowledge base: appended
- * to *out, it holds the text and the tree the YAML parser makes of it, and loading it (as one of
- * fx_load_input's buffers, under the same name) gives the same program without parsing YAML.
- * Made where it is loaded (native byte order). Returns 0, FX_ELOAD when the text does not parse
- * cleanly, FX_EINVAL or FX_ENOMEM. */
-int fx_load_tree_image(fx_buf *out, const char *name, const char *text, size_t len);
-
 #endif

@@ -133,9 +133,10 @@ extern const char *const cli_builtin_kb_names[];
 extern const char *const cli_builtin_kb_texts[];
 extern const size_t cli_builtin_kb_lens[];
 extern const size_t cli_builtin_kb_count;
-/* Its lean form for `fixit diagnose` (same names and count; NULL for a file with none, the
- * test cases): comments, docs, examples and near-misses blanked, line numbers kept. */
-extern const char *const cli_builtin_kb_lean_texts[];
-extern const size_t cli_builtin_kb_lean_lens[];
+/* The image of its lean form (fx_kb_load_image) for `fixit diagnose`: comments, docs,
+ * examples, near-misses and cases left out, line numbers kept. NULL when the build could not
+ * make one (diagnose then loads the texts). */
+extern const unsigned char *const cli_builtin_kb_image;
+extern const size_t cli_builtin_kb_image_len;
 
 #endif

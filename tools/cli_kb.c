@@ -272,6 +272,8 @@ static int load_builtin(fx_kb **out, const cli_kb_opts *o, const fx_load_opts *l
 		cli_error("no knowledge base: this fixit was built without one; use --rules PATH");
 		return FX_ENOTFOUND;
 	}
+	if (o->lean && o->nextra == 0 && cli_builtin_kb_image)
+		return fx_kb_load_image(out, cli_builtin_kb_image, cli_builtin_kb_image_len, lo);
 	for (i = 0; i < o->nextra; i++)
 		if (add_tree(&extra, o->extra[i], 1, 0, 0) < 0) {
 			rc = FX_EIO;
@@ -285,13 +287,10 @@ static int load_builtin(fx_kb **out, const cli_kb_opts *o, const fx_load_opts *l
 		cli_error("out of memory");
 		goto done;
 	}
-	/* The lean form has no text for the files diagnosing never reads (cases). */
 	for (i = n = 0; i < cli_builtin_kb_count; i++) {
-		if (o->lean && !cli_builtin_kb_lean_texts[i])
-			continue;
 		names[n] = cli_builtin_kb_names[i];
-		texts[n] = o->lean ? cli_builtin_kb_lean_texts[i] : cli_builtin_kb_texts[i];
-		lens[n++] = o->lean ? cli_builtin_kb_lean_lens[i] : cli_builtin_kb_lens[i];
+		texts[n] = cli_builtin_kb_texts[i];
+		lens[n++] = cli_builtin_kb_lens[i];
 	}
 	for (k = 0; k < extra.n; k++) {
 		if (slurp(extra.paths[k], &owned[k], &lens[n + k]) < 0) {

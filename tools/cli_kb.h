@@ -16,8 +16,9 @@ typedef struct cli_kb_opts {
 	fx_diag_fn diag;          /* receives each diagnostic; NULL: cli_diag_print */
 	void *diag_ud;
 	int quiet;                /* print nothing, not even the summary line */
-	int lean;                 /* the built-in kb in its lean form (what diagnosing reads; no
-	                             cases); it cannot take extra files */
+	int lean;                 /* the built-in kb as the image of its lean form (what diagnosing
+	                             reads: no docs, examples or cases), when there are no extra
+	                             files and the build made one */
 	const char *label;        /* named in the summary line ("the baseline"), or NULL */
 } cli_kb_opts;
 

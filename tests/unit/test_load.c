@@ -2342,9 +2342,16 @@ static void test_load_large(void **state)
 	lt_free(&t);
 }
 
-/* --- Pre-parsed rule files (fx_load_tree_image) ------------------------------------------------ */
+/* The views the accessors hand out are built on first use: threads asking at once all get
+ * the same ones, and they describe the program. */
+typedef struct view_ask {
+	const fx_kb *kb;
+	fx_rule_summary rs;
+	fx_pattern_info pi;
+	int rc_rule, rc_pattern;
+} view_ask;
 
-static const char tree_src[] =
+static const char views_src[] =
         "# a comment\n"
         "templates:\n"
         "  - id: sym\n"
@@ -2365,115 +2372,6 @@ static const char tree_src[] =
         "    then:\n"
         "      - assert: {sym: {kind: seen, text: \"x\"}}\n";
 
-static int load_buffer_named(lt *t, const char *buf, size_t len, const char *name)
-{
-	fx_load_input in;
-	memset(&in, 0, sizeof in);
-	const char *bufs[1] = {buf};
-	const char *names[1] = {name};
-	size_t lens[1] = {len};
-	in.bufs = bufs;
-	in.lens = lens;
-	in.names = names;
-	in.nbufs = 1;
-	t->rc = fx_load_program(&t->prog, &t->arena, &t->atoms, &t->regexes, &t->rep, &in);
-	return t->rc;
-}
-
-/* The image loads into the same program as the text: names, texts and positions. */
-static void test_load_tree_image_same_program(void **state)
-{
-	(void)state;
-	fx_buf img;
-	fx_buf_init(&img);
-	assert_int_equal(fx_load_tree_image(&img, "k.yaml", tree_src, strlen(tree_src)), 0);
-	assert_true(img.len > strlen(tree_src));
-	lt a, b;
-	lt_init(&a);
-	lt_init(&b);
-	assert_int_equal(load_buffer_named(&a, tree_src, strlen(tree_src), "k.yaml"), 0);
-	assert_int_equal(load_buffer_named(&b, img.data, img.len, "k.yaml"), 0);
-	assert_int_equal(a.nd, 0);
-	assert_int_equal(b.nd, 0);
-	assert_int_equal(a.prog.nrules, b.prog.nrules);
-	assert_int_equal(a.prog.npatterns, 1);
-	assert_int_equal(b.prog.npatterns, 1);
-	assert_string_equal(b.prog.patterns[0].regex, "disk (?<what>full|gone)");
-	assert_int_equal(b.prog.patterns[0].flags, a.prog.patterns[0].flags);
-	assert_int_equal(b.prog.patterns[0].regex_pos.line, 7);
-	assert_int_equal(b.prog.patterns[0].regex_pos.col, a.prog.patterns[0].regex_pos.col);
-	assert_string_equal(b.prog.rules[0].because, "The disk is full.");
-	assert_int_equal(b.prog.rules[0].pos.line, a.prog.rules[0].pos.line);
-	assert_string_equal(b.prog.rules[0].pos.file, "k.yaml");
-	lt_free(&a);
-	lt_free(&b);
-	fx_buf_dispose(&img);
-}
-
-/* A text with a YAML error has no image; an image's errors cite the real text. */
-static void test_load_tree_image_errors(void **state)
-{
-	(void)state;
-	fx_buf img;
-	fx_buf_init(&img);
-	const char *bad = "rules: [\n";
-	assert_int_equal(fx_load_tree_image(&img, "b.yaml", bad, strlen(bad)), FX_ELOAD);
-	assert_int_equal(img.len, 0);
-	/* Parses, but is a wrong program: the loader reports it at its line in the image too. */
-	const char *wrong = "rules:\n  - id: r\n    whne: []\n";
-	assert_int_equal(fx_load_tree_image(&img, "w.yaml", wrong, strlen(wrong)), 0);
-	lt t;
-	lt_init(&t);
-	assert_int_equal(load_buffer_named(&t, img.data, img.len, "w.yaml"), FX_ELOAD);
-	assert_true(t.nd >= 1);
-	assert_string_equal(t.d[0].file, "w.yaml");
-	assert_int_equal(t.d[0].line, 3);
-	assert_int_equal(t.d[0].col, 5);
-	lt_free(&t);
-	fx_buf_dispose(&img);
-}
-
-/* Every truncation and every single-byte change of an image is refused or loaded, never a
- * crash or a leak (the sanitizers and valgrind watch this test). */
-static void test_load_tree_image_damaged(void **state)
-{
-	(void)state;
-	fx_buf img;
-	fx_buf_init(&img);
-	assert_int_equal(fx_load_tree_image(&img, "k.yaml", tree_src, strlen(tree_src)), 0);
-	char *copy = malloc(img.len);
-	assert_non_null(copy);
-	int refused = 0;
-	for (size_t n = 0; n < img.len; n += 7) {
-		lt t;
-		lt_init(&t);
-		if (load_buffer_named(&t, img.data, n, "k.yaml") != 0)
-			refused++;
-		lt_free(&t);
-	}
-	assert_true(refused > 0);
-	size_t tree = 16 + strlen(tree_src) + 1;
-	for (size_t i = 8; i < img.len; i += (i < 16 || i >= tree) ? 1 : 97) {
-		memcpy(copy, img.data, img.len);
-		copy[i] ^= (char)0x5a;
-		lt t;
-		lt_init(&t);
-		load_buffer_named(&t, copy, img.len, "k.yaml");
-		lt_free(&t);
-	}
-	free(copy);
-	fx_buf_dispose(&img);
-}
-
-/* The views the accessors hand out are built on first use: threads asking at once all get
- * the same ones, and they describe the program. */
-typedef struct view_ask {
-	const fx_kb *kb;
-	fx_rule_summary rs;
-	fx_pattern_info pi;
-	int rc_rule, rc_pattern;
-} view_ask;
-
 static void *ask_views(void *arg)
 {
 	view_ask *a = arg;
@@ -2486,8 +2384,8 @@ static void test_load_views_on_first_use(void **state)
 {
 	(void)state;
 	fx_kb *kb = NULL;
-	const char *names[1] = {"k.yaml"}, *bufs[1] = {tree_src};
-	size_t lens[1] = {strlen(tree_src)};
+	const char *names[1] = {"k.yaml"}, *bufs[1] = {views_src};
+	size_t lens[1] = {strlen(views_src)};
 	assert_int_equal(fx_kb_load_buffers(&kb, names, bufs, lens, 1, NULL), 0);
 	view_ask asks[4];
 	pthread_t th[4];
@@ -2558,9 +2456,6 @@ int main(void)
 	        cmocka_unit_test(test_load_err_io),
 	        cmocka_unit_test(test_load_never_crashes),
 	        cmocka_unit_test(test_load_large),
-	        cmocka_unit_test(test_load_tree_image_same_program),
-	        cmocka_unit_test(test_load_tree_image_errors),
-	        cmocka_unit_test(test_load_tree_image_damaged),
 	        cmocka_unit_test(test_load_views_on_first_use),
 	};
 	return cmocka_run_group_tests(tests, make_tree, remove_tree);
