@@ -61,7 +61,9 @@
  * When. By default the database is built once the matcher has scanned FX_MATCH_AUTO_BYTES
  * (all threads together): below that one PCRE2 pass per pattern costs less than the build, and
  * both grow with the number of patterns. The build happens under a mutex inside a scan; other
- * threads keep scanning without the prefilter until it is ready.
+ * threads keep scanning without the prefilter until it is ready. Meanwhile a short text
+ * (DIRECT_MAX) has its atoms looked for directly, which skips most patterns of a pasted
+ * message without compiling them.
  *
  * Loading Vectorscan. libhs is not linked: it is dlopen'ed by the first build of a database.
  * libhs and the C++ runtime it pulls in cost a process about 1.2 ms of dynamic linking
@@ -1115,6 +1117,29 @@ static int add_check(fx_matcher *m, struct caps *caps, const struct reader *r,
 	return 0;
 }
 
+/* The longest required run of branch b (outside alternation groups, at least MIN_ATOM
+ * bytes, at a bounded distance if asked) that is in neither a[0, na) nor c[0, nc); NULL. */
+static const struct run *longest_run(const struct reader *r, size_t b,
+                                     const struct run *const *a, size_t na,
+                                     const struct run *const *c, size_t nc, int bounded)
+{
+	const struct run *best = NULL;
+	for (size_t k = 0; k < r->nruns; k++) {
+		const struct run *u = &r->runs[k];
+		int taken = 0;
+		for (size_t j = 0; j < na; j++)
+			taken |= a[j] == u;
+		for (size_t j = 0; j < nc; j++)
+			taken |= c[j] == u;
+		if (taken || u->branch != b || u->disj != 0 || u->len < MIN_ATOM ||
+		    (bounded && u->dmax == UNBOUNDED))
+			continue;
+		if (!best || u->len > best->len)
+			best = u;
+	}
+	return best;
+}
+
 /* The atoms of a regex, by branch and cover, appended to m->atoms, and its checks to
  * m->checks. 0 (maybe with no atom: then the pattern is searched everywhere) or FX_ENOMEM. */
 static int find_atoms(fx_matcher *m, struct caps *caps, const char *src, size_t len,
@@ -1154,18 +1179,8 @@ static int find_atoms(fx_matcher *m, struct caps *caps, const char *src, size_t 
 				if (pick[j]->dmax != UNBOUNDED)
 					limit = npick;
 			while (npick < limit) {
-				const struct run *best = NULL;
-				for (size_t k = 0; k < r.nruns; k++) {
-					const struct run *u = &r.runs[k];
-					int taken = 0;
-					for (size_t j = 0; j < npick; j++)
-						taken |= pick[j] == u;
-					if (taken || u->branch != b || u->disj != 0 || u->len < MIN_ATOM ||
-					    (want_bounded && u->dmax == UNBOUNDED))
-						continue;
-					if (!best || u->len > best->len)
-						best = u;
-				}
+				const struct run *best =
+				        longest_run(&r, b, pick, npick, NULL, 0, want_bounded);
 				if (!best)
 					break;
 				pick[npick++] = best;
@@ -1178,19 +1193,7 @@ static int find_atoms(fx_matcher *m, struct caps *caps, const char *src, size_t 
 		const struct run *chk[CHECKS_PER_BRANCH];
 		size_t nchk = 0;
 		while (npick > 0 && nchk < CHECKS_PER_BRANCH) {
-			const struct run *best = NULL;
-			for (size_t k = 0; k < r.nruns; k++) {
-				const struct run *u = &r.runs[k];
-				int taken = 0;
-				for (size_t j = 0; j < npick; j++)
-					taken |= pick[j] == u;
-				for (size_t j = 0; j < nchk; j++)
-					taken |= chk[j] == u;
-				if (taken || u->branch != b || u->disj != 0 || u->len < MIN_ATOM)
-					continue;
-				if (!best || u->len > best->len)
-					best = u;
-			}
+			const struct run *best = longest_run(&r, b, pick, npick, chk, nchk, 0);
 			if (!best)
 				break;
 			chk[nchk++] = best;
@@ -2244,6 +2247,69 @@ static int start_pattern(const struct scan *s, uint32_t p, int restricted)
 	return rc < 0 ? rc : 0;
 }
 
+/* A text this short is scanned without Vectorscan by looking for each pattern's atoms in it
+ * directly (a pasted message): a pattern none of whose branches has an atom of each of its
+ * covers in the text cannot match, and is neither searched nor, for a kb loaded from an
+ * image, compiled (regex.h). Cheaper than a PCRE2 search per pattern up to a few KiB. */
+#define DIRECT_MAX 4096
+
+static const char *fold_text(fx_match_scratch *sc, const char *t, size_t n);
+
+/* Whether atom a occurs in t[0, n) (folded: t in ASCII lower case, for a caseless atom). */
+static int atom_in(const char *t, const char *folded, size_t n, const struct atom *a)
+{
+	if (a->len > n)
+		return 0;
+	const char *x = a->caseless ? folded : t;
+	unsigned char c0 = (unsigned char)a->text[0];
+	if (a->caseless && c0 >= 'A' && c0 <= 'Z')
+		c0 = (unsigned char)(c0 + 32);
+	const char *p = x, *last = x + (n - a->len);
+	while (p <= last) {
+		const char *f = memchr(p, c0, (size_t)(last - p) + 1);
+		if (!f)
+			return 0;
+		size_t i = 1;
+		for (; i < a->len; i++) {
+			unsigned char c = (unsigned char)a->text[i];
+			if (a->caseless && c >= 'A' && c <= 'Z')
+				c = (unsigned char)(c + 32);
+			if ((unsigned char)f[i] != c)
+				break;
+		}
+		if (i == a->len)
+			return 1;
+		p = f + 1;
+	}
+	return 0;
+}
+
+/* Whether pattern p may match t[0, n): it has no atoms, or some branch of it has an atom of
+ * each of its covers in t. Its atoms come by branch, and a cover's atoms one after another. */
+static int may_match(const fx_matcher *m, uint32_t p, const char *t, const char *folded,
+                     size_t n)
+{
+	const struct pat *pt = &m->pats[p];
+	size_t i = pt->atom0;
+	if (i == pt->atom1)
+		return 1;
+	while (i < pt->atom1) {
+		uint32_t br = m->atoms[i].branch;
+		int all = 1;
+		while (i < pt->atom1 && m->atoms[i].branch == br) {
+			uint32_t cv = m->atoms[i].cover;
+			int seen = 0;
+			for (; i < pt->atom1 && m->atoms[i].branch == br && m->atoms[i].cover == cv; i++)
+				if (all && !seen)
+					seen = atom_in(t, folded, n, &m->atoms[i]);
+			all = all && seen;
+		}
+		if (all)
+			return 1;
+	}
+	return 0;
+}
+
 int fx_match_scan(const fx_matcher *m, fx_match_scratch *sc, const char *text, size_t len,
                   size_t max_per_pattern, fx_match_fn fn, fx_match_warn_fn warn, void *ud)
 {
@@ -2264,7 +2330,13 @@ int fx_match_scan(const fx_matcher *m, fx_match_scratch *sc, const char *text, s
 				return rc;
 		}
 	} else {
+		const char *folded = NULL;
+		int direct = m->natoms > 0 && len <= DIRECT_MAX && m->mode != FX_MATCH_PREFILTER_NEVER;
+		if (direct && !(folded = fold_text(sc, s.text, len)))
+			direct = 0;
 		for (size_t p = 0; p < m->n; p++) {
+			if (direct && !may_match(m, (uint32_t)p, s.text, folded, len))
+				continue;
 			int rc = start_pattern(&s, (uint32_t)p, 0);
 			if (rc < 0)
 				return rc;
@@ -2384,6 +2456,28 @@ static size_t line_from(const struct lines_scan *ls, size_t q)
 }
 
 /* 1 when x[0, n) holds c[0, len): the pivot byte found by memchr, then compared in full. */
+/* t[0, n) in ASCII lower case, in sc->fold; NULL when out of memory. */
+static const char *fold_text(fx_match_scratch *sc, const char *t, size_t n)
+{
+	if (n > sc->capfold) {
+		char *nf = realloc(sc->fold, n);
+		if (!nf)
+			return NULL;
+		sc->fold = nf;
+		sc->capfold = n;
+	}
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x = fold8(load8(t + i));
+		memcpy(sc->fold + i, &x, sizeof x);
+	}
+	for (; i < n; i++) {
+		unsigned char ch = (unsigned char)t[i];
+		sc->fold[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+	}
+	return sc->fold;
+}
+
 static int holds(const char *x, size_t n, const struct check *c)
 {
 	if (c->len > n)
@@ -2415,26 +2509,8 @@ static int checks_hold(struct lines_scan *ls, const struct lbranch *br)
 	size_t n = ls->end - ls->start;
 	for (uint32_t k = br->chk0; k < br->chk1; k++) {
 		const struct check *c = &m->checks[k];
-		if (c->caseless && !ls->folded) {
-			fx_match_scratch *sc = ls->sc;
-			if (n > sc->capfold) {
-				char *nf = realloc(sc->fold, n);
-				if (!nf)
-					return 1;
-				sc->fold = nf;
-				sc->capfold = n;
-			}
-			size_t i = 0;
-			for (; i + 8 <= n; i += 8) {
-				uint64_t x = fold8(load8(t + i));
-				memcpy(sc->fold + i, &x, sizeof x);
-			}
-			for (; i < n; i++) {
-				unsigned char ch = (unsigned char)t[i];
-				sc->fold[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-			}
-			ls->folded = sc->fold;
-		}
+		if (c->caseless && !ls->folded && !(ls->folded = fold_text(ls->sc, t, n)))
+			return 1;
 		if (!holds(c->caseless ? ls->folded : t, n, c))
 			return 0;
 	}

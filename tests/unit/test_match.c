@@ -588,6 +588,35 @@ static void test_generated_prefilter_on_off_identical(void **state)
 		fx_buf_dispose(&b.out);
 	}
 	assert_true(total > 100);
+
+	/* Short texts before any database (a pasted message): patterns are skipped by looking
+	 * for their atoms directly, with the same results as PCRE2 alone. Texts of one line,
+	 * then of as many lines as fit in about 4 KiB. */
+	fx_match_options never_build = {FX_MATCH_PREFILTER_AUTO, (size_t)-1};
+	fx_matcher *direct = NULL;
+	fx_buf err;
+	fx_buf_init(&err);
+	size_t bad = 0, off_at = 0;
+	assert_int_equal(fx_match_new(&direct, pats, NGEN, &never_build, &err, &bad, &off_at), 0);
+	fx_buf_dispose(&err);
+	total = 0;
+	for (size_t i = 0, j; i < NLINES; i = j) {
+		for (j = i + 1; j < NLINES && line_start[j + 1] - line_start[i] < 4000 && j % 7; j++)
+			;
+		const char *l = text.data + line_start[i];
+		size_t n = line_start[j] - line_start[i] - 1;
+		assert_int_equal(scan(direct, l, n, 0, &a), 0);
+		assert_int_equal(scan(off, l, n, 0, &b), 0);
+		assert_string_equal(fx_buf_cstr(&a.out), fx_buf_cstr(&b.out));
+		total += a.n;
+		fx_buf_dispose(&a.out);
+		fx_buf_dispose(&b.out);
+	}
+	assert_true(total > 100);
+	fx_match_get_stats(direct, &st);
+	assert_int_equal(st.built, 0);
+	fx_match_free(direct);
+
 	fx_match_free(on);
 	fx_match_free(off);
 	free(line_start);
