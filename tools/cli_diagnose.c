@@ -109,16 +109,15 @@ typedef struct line_filter {
 	int oom;                 /* a start could not be kept: the chunk is not filtered */
 } line_filter;
 
-/* The last "no diagnosis" record written, kept whole: the next case's is the same bytes but
- * for its index and line, which in a log go up by one a case, so they are counted up in place
- * (carrying a 9 costs one store a digit) and the record copied out in one piece. */
-typedef struct nothing_rec {
-	char r[PEND_RECORD];     /* "\n", the header line, "  no diagnosis\n" */
-	size_t len;              /* bytes in r; 0: none yet, or the input or colour changed */
-	size_t i_end, l_end;     /* offsets in r just after the index's and the line's digits */
-	size_t i_n, l_n;         /* how many digits they have */
-	uint64_t index, line;    /* the numbers they spell */
-} nothing_rec;
+/* Consecutive cases of one input with nothing to report, shown as one record ("cases 3-9
+ * (log:3-9)"): a log read line by line is mostly such lines, and a record a line made the
+ * report of 200 MB of log 130 MB long. Every case is still accounted for, in order. */
+typedef struct nothing_run {
+	int open;                /* cases are being added to it */
+	int sep;                 /* a blank line goes before it (it is not the first case of all) */
+	uint64_t first, last;    /* the indexes of its first and last cases */
+	uint64_t line, last_line; /* the first line of the first, the last line of the last */
+} nothing_run;
 
 typedef struct diag_ctx {
 	FILE *out;               /* where cases are printed: stdout, or a batch's buffer */
@@ -151,7 +150,12 @@ typedef struct diag_ctx {
 	 * everything printed is the order without this buffer. */
 	char *pend;
 	size_t plen;
-	nothing_rec nothing;     /* the last "no diagnosis" record (print_nothing_human) */
+	nothing_run run;         /* the cases with nothing to report not yet written */
+	/* A worker: the batch's first run is handed to the main thread (held) rather than
+	 * written, since it may continue the previous batch's last; hold is set until the batch
+	 * prints a case in full. */
+	int hold;
+	nothing_run held;
 
 	/* Per-case lists, emptied for each case; their memory is kept for the next. */
 	finding_fact *ff;
@@ -647,20 +651,6 @@ static char *put_u64(char *p, uint64_t v)
 	return p + (sizeof d - n);
 }
 
-/* Counts the n decimal digits ending at end up by one, in place. 0 when they are all nines (the
- * number grows a digit: the caller writes it anew; the digits are then garbage). */
-static int dec_next(char *end, size_t n)
-{
-	for (; n > 0; n--) {
-		if (*--end != '9') {
-			(*end)++;
-			return 1;
-		}
-		*end = '0';
-	}
-	return 0;
-}
-
 /* Writes the waiting "no diagnosis" records to out: called before anything else is written to
  * out or err, and before out is flushed or taken. */
 static void pend_flush(diag_ctx *c)
@@ -671,54 +661,74 @@ static void pend_flush(diag_ctx *c)
 	}
 }
 
-/* The report of a case with nothing in it, by far the commonest in a log, without the general
- * path's many small appends and, given c->pend, without a stdio call a case: the same bytes
- * print_case_human writes for it. 0 when the case has more to show (or the input's name is
- * long): print it in full. */
+/* Writes the open run of cases with nothing to report, as print_case_human would write a
+ * case with nothing, "case N (IN:L)", or for several "cases N-M (IN:L-K)". */
+static void close_run(diag_ctx *c)
+{
+	nothing_run *r = &c->run;
+	char rec[PEND_RECORD], *p = rec;
+
+	if (!r->open)
+		return;
+	r->open = 0;
+	if (c->hold) {
+		c->held = *r;
+		c->held.open = 1;
+		c->hold = 0;
+		return;
+	}
+	if (r->sep)
+		*p++ = '\n';
+	p = put_str(p, sgr(c, BOLD));
+	p = put_str(p, r->first == r->last ? "case " : "cases ");
+	p = put_u64(p, r->first);
+	if (r->first != r->last) {
+		*p++ = '-';
+		p = put_u64(p, r->last);
+	}
+	p = put_str(p, " (");
+	memcpy(p, c->in_esc.p, c->in_esc.len); /* at most 512 bytes: print_nothing_human */
+	p += c->in_esc.len;
+	*p++ = ':';
+	p = put_u64(p, r->line);
+	if (r->first != r->last) {
+		*p++ = '-';
+		p = put_u64(p, r->last_line);
+	}
+	*p++ = ')';
+	p = put_str(p, sgr(c, RESET));
+	p = put_str(p, "\n  no diagnosis\n");
+	if (!c->pend) {
+		fwrite(rec, 1, (size_t)(p - rec), c->out);
+		return;
+	}
+	if (c->plen > PEND_SIZE - PEND_RECORD)
+		pend_flush(c);
+	memcpy(c->pend + c->plen, rec, (size_t)(p - rec));
+	c->plen += (size_t)(p - rec);
+}
+
+/* A case with nothing in it, by far the commonest in a log, joins the open run (or starts
+ * one). 0 when the case has more to show (or the input's name is long): print it in full. */
 static int print_nothing_human(diag_ctx *c, const fx_case *cs)
 {
-	nothing_rec *k = &c->nothing;
-	char *p;
-	size_t skip;
+	nothing_run *r = &c->run;
 
 	if (c->nerrs || c->nfi || c->nre || c->nma || cs->truncated || c->in_esc.oom ||
 	    c->in_esc.len > 512 || c->dot)
 		return 0;
-	if (!k->len || cs->index != k->index + 1 || !dec_next(k->r + k->i_end, k->i_n) ||
-	    (cs->line != k->line && (cs->line != k->line + 1 || !dec_next(k->r + k->l_end, k->l_n)))) {
-		p = k->r;
-		*p++ = '\n';
-		p = put_str(p, sgr(c, BOLD));
-		p = put_str(p, "case ");
-		k->i_n = (size_t)(put_u64(p, cs->index) - p);
-		p += k->i_n;
-		k->i_end = (size_t)(p - k->r);
-		p = put_str(p, " (");
-		if (c->in_esc.len) {
-			memcpy(p, c->in_esc.p, c->in_esc.len);
-			p += c->in_esc.len;
-		}
-		*p++ = ':';
-		k->l_n = (size_t)(put_u64(p, cs->line) - p);
-		p += k->l_n;
-		k->l_end = (size_t)(p - k->r);
-		*p++ = ')';
-		p = put_str(p, sgr(c, RESET));
-		p = put_str(p, "\n  no diagnosis\n");
-		k->len = (size_t)(p - k->r);
-	}
-	k->index = cs->index;
-	k->line = cs->line;
-	/* The first case of all is not separated from anything. */
-	skip = c->ncases > 1 ? 0 : 1;
-	if (!c->pend) {
-		fwrite(k->r + skip, 1, k->len - skip, c->out);
+	if (r->open && cs->index == r->last + 1) {
+		r->last = cs->index;
+		r->last_line = cs->last_line > cs->line ? cs->last_line : cs->line;
 		return 1;
 	}
-	if (c->plen > PEND_SIZE - PEND_RECORD)
-		pend_flush(c);
-	memcpy(c->pend + c->plen, k->r + skip, k->len - skip);
-	c->plen += k->len - skip;
+	close_run(c);
+	r->open = 1;
+	/* The first case of all is not separated from anything. */
+	r->sep = c->ncases > 1;
+	r->first = r->last = cs->index;
+	r->line = cs->line;
+	r->last_line = cs->last_line > cs->line ? cs->last_line : cs->line;
 	return 1;
 }
 
@@ -1211,6 +1221,8 @@ report:
 		pend_flush(c);
 		print_case_json(c, cs, diagnosed);
 	} else if (!print_nothing_human(c, cs)) {
+		close_run(c);
+		c->hold = 0;
 		pend_flush(c);
 		print_case_human(c, cs);
 	}
@@ -1247,7 +1259,6 @@ static void set_input(diag_ctx *c, const char *name)
 	char *d = NULL;
 
 	c->input = name;
-	c->nothing.len = 0;
 	cli_sb_clear(&c->in_esc);
 	cli_sb_add(&c->in_esc, "", 0);
 	cli_sb_add_escaped(&c->in_esc, name, strlen(name), &col);
@@ -1298,6 +1309,9 @@ typedef struct batch {
 	char *out, *err;         /* what the cases printed, and their warnings */
 	size_t outlen, errlen;
 	size_t outcap, errcap;   /* kept when the batch is reused */
+	nothing_run head, tail;  /* its first and last runs of cases with nothing to report,
+	                            * when they start or end it (open set): the main thread joins
+	                            * them to its neighbours' (write_batch) */
 	uint64_t before;         /* cases of all inputs read before its first */
 	uint64_t ncases, diagnosed;
 	int error;               /* a case of it had an error */
@@ -1374,10 +1388,20 @@ static void run_batch(diag_ctx *w, batch *b)
 	w->ncases = b->before;
 	w->diagnosed = 0;
 	w->error = 0;
+	w->hold = 1;
+	w->held.open = 0;
 	for (i = 0; i < b->n; i++) {
 		b->cases[i].c.text = b->text + b->cases[i].off;
 		on_case(w, &b->cases[i].c);
 	}
+	b->tail.open = 0;
+	if (w->run.open && !w->hold) {
+		b->tail = w->run; /* after a case printed in full */
+		w->run.open = 0;
+	}
+	close_run(w); /* a run over the whole batch: held */
+	b->head = w->held;
+	w->hold = 0;
 	b->ncases = w->ncases - b->before;
 	b->diagnosed = w->diagnosed;
 	b->error = w->error;
@@ -1417,6 +1441,19 @@ static void *worker_main(void *arg)
 static void write_batch(diag_ctx *c, batch *b)
 {
 	progress_clear(c->pg);
+	if (b->head.open && !b->oom) {
+		if (c->run.open && b->head.first == c->run.last + 1) {
+			c->run.last = b->head.last;
+			c->run.last_line = b->head.last_line;
+		} else {
+			close_run(c);
+			c->run = b->head;
+		}
+	}
+	if (b->outlen || b->oom) {
+		close_run(c);
+		pend_flush(c);
+	}
 	if (b->oom) {
 		fflush(stdout);
 		cli_error("%s: out of memory: the reports of %zu cases are lost", b->input, b->n);
@@ -1429,6 +1466,8 @@ static void write_batch(diag_ctx *c, batch *b)
 			fwrite(b->err, 1, b->errlen, stderr);
 		}
 	}
+	if (b->tail.open && !b->oom)
+		c->run = b->tail;
 	c->ncases += b->ncases;
 	c->diagnosed += b->diagnosed;
 	c->error |= b->error;
@@ -1717,7 +1756,7 @@ static void filter_lines(diag_ctx *c, const char *buf, size_t n, uint64_t at)
 
 static void diagnose_input(diag_ctx *c, const char *path, fx_read_mode mode, char *buf)
 {
-	int fd, rc = 0, is_stdin = strcmp(path, "-") == 0;
+	int fd, rc = 0, typing, is_stdin = strcmp(path, "-") == 0;
 	fx_reader *r = NULL;
 	ssize_t n;
 	uint64_t offset = 0;
@@ -1740,12 +1779,20 @@ static void diagnose_input(diag_ctx *c, const char *path, fx_read_mode mode, cha
 		goto done;
 	}
 	progress_start(c->pg, fd);
+	typing = isatty(fd);
 	for (;;) {
 		/* A log read as it grows (tail -f | fixit diagnose) gets its answers before the
 		 * reader waits for more, one flush a chunk rather than one a case. */
-		if (c->pool && !input_ready(fd)) {
-			submit(c);
-			drain(c, 0);
+		if ((c->pool || typing) && !input_ready(fd)) {
+			if (c->pool) {
+				submit(c);
+				drain(c, 0);
+			}
+			/* Someone typing or pasting sees "no diagnosis" at once. Elsewhere a
+			 * run goes on (to the next case shown in full, or the input's end), so
+			 * that a report does not depend on how the input arrived. */
+			if (typing)
+				close_run(c);
 		}
 		pend_flush(c);
 		fflush(stdout);
@@ -1771,11 +1818,12 @@ static void diagnose_input(diag_ctx *c, const char *path, fx_read_mode mode, cha
 	}
 	if (rc >= 0)
 		rc = fx_reader_finish(r, fn, c);
-	pend_flush(c);
 	if (c->pool) {
 		submit(c);
 		drain(c, 0);
 	}
+	close_run(c);
+	pend_flush(c);
 	progress_end(c->pg);
 	if (rc < 0) {
 		cli_error("%s: %s", c->input, fx_strerror(rc));

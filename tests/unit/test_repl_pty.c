@@ -436,6 +436,27 @@ static void paste_without_brackets(void **state)
 	stop(&t, 1);
 }
 
+/* `fixit diagnose` reading a terminal answers each paste when the input waits: a paste with
+ * nothing in it is reported at once, not held to be joined with the next one. */
+static void diagnose_on_a_terminal(void **state)
+{
+	static const char *const args[] = {"diagnose", "--rules", KB, NULL};
+	term t;
+
+	(void)state;
+	start(&t, args);
+	type(&t, "hello there\r\r");
+	expect(&t, "case 1 (<stdin>:1)");
+	expect(&t, "no diagnosis");
+	type(&t, "and again\r\r");
+	expect(&t, "case 2 (<stdin>:3)");
+	type(&t, "The last backup could not be completed.\r\r");
+	expect(&t, "case 3 (<stdin>:5)");
+	expect(&t, "remedy 1");
+	type(&t, "\x04");
+	stop(&t, 0);
+}
+
 /* `fixit` alone on a terminal starts the REPL with the built-in knowledge base. */
 static void bare_fixit(void **state)
 {
@@ -479,6 +500,7 @@ int main(void)
 		cmocka_unit_test(reload),
 		cmocka_unit_test(paste_without_brackets),
 		cmocka_unit_test(bare_fixit),
+		cmocka_unit_test(diagnose_on_a_terminal),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
