@@ -97,9 +97,10 @@ typedef cli_sbuf sbuf;
 typedef struct progress progress;
 typedef struct pool pool;
 
-/* --lines on one thread: the lines of a chunk on which a pattern may match, found by one
- * prefilter pass over the chunk (fx_text_scan_lines). A case that is one of the chunk's whole
- * lines and not among them matches nothing, and is reported without being scanned. */
+/* --lines: the lines of a chunk on which a pattern may match, found by one prefilter pass over
+ * the chunk (fx_text_scan_lines). A case that is one of the chunk's whole lines and not among
+ * them matches nothing, and is reported without being scanned (with --jobs, the main thread
+ * filters and marks the cases it queues). */
 typedef struct line_filter {
 	int on;                  /* the chunk was scanned: the rest is valid */
 	uint64_t lo, hi;         /* input offsets of the chunk's whole lines, [lo, hi) */
@@ -144,7 +145,9 @@ typedef struct diag_ctx {
 	int dirty;               /* working memory may differ from the initial facts: reset first */
 	int quiet;               /* running the rules on the initial facts alone concludes nothing */
 	int json_oom;            /* building the current case's object ran out of memory */
-	line_filter lf;          /* --lines: which lines of the chunk being read may match */
+	line_filter lf;          /* --lines: which lines of the chunk being read may match (the
+	                            * main thread's, with --jobs too) */
+	int skip;                /* a worker: the case being run was filtered out (lf) */
 	/* "No diagnosis" records waiting to go to out in one write (NULL: each written at once).
 	 * They are written before anything else reaches out or err (pend_flush), so the order of
 	 * everything printed is the order without this buffer. */
@@ -1159,6 +1162,18 @@ static void on_warn(const fx_diag *d, void *ud)
 	fputc('\n', e);
 }
 
+/* 1 when the chunk's line filter shows that case cs, one of its whole lines, holds nothing a
+ * pattern may match (and the rules conclude nothing from the initial facts alone). */
+static int filtered_out(diag_ctx *c, const fx_case *cs)
+{
+	line_filter *lf = &c->lf;
+	if (!lf->on || !c->quiet || cs->truncated || cs->offset < lf->lo || cs->offset >= lf->hi)
+		return 0;
+	while (lf->next < lf->n && lf->spans[2 * lf->next + 1] < cs->offset)
+		lf->next++;
+	return lf->next == lf->n || lf->spans[2 * lf->next] > cs->offset;
+}
+
 /* Most lines of a log match no pattern. A case whose text asserts no new fact into a session
  * holding only the initial facts would have the rules run on those alone, which concludes
  * nothing when c->quiet (tested once, probe_quiet): such a case costs the scan and its
@@ -1184,13 +1199,8 @@ static int on_case(void *ud, const fx_case *cs)
 		}
 		c->dirty = 0;
 	}
-	if (c->lf.on && c->quiet && !cs->truncated && cs->offset >= c->lf.lo && cs->offset < c->lf.hi) {
-		const uint64_t *sp = c->lf.spans;
-		while (c->lf.next < c->lf.n && sp[2 * c->lf.next + 1] < cs->offset)
-			c->lf.next++;
-		if (c->lf.next == c->lf.n || sp[2 * c->lf.next] > cs->offset)
-			goto report; /* as fx_text_assert asserting nothing, without the scan */
-	}
+	if (c->skip || filtered_out(c, cs))
+		goto report; /* as fx_text_assert asserting nothing, without the scan */
 	memset(&origin, 0, sizeof origin);
 	origin.input = c->input;
 	origin.case_index = cs->index;
@@ -1296,6 +1306,7 @@ static void set_input(diag_ctx *c, const char *name)
 typedef struct bcase {
 	fx_case c;               /* text set from off when the batch is run */
 	size_t off;              /* where its text starts in the batch's text */
+	int skip;                /* the main thread's line filter showed it matches nothing */
 } bcase;
 
 typedef struct batch {
@@ -1392,8 +1403,10 @@ static void run_batch(diag_ctx *w, batch *b)
 	w->held.open = 0;
 	for (i = 0; i < b->n; i++) {
 		b->cases[i].c.text = b->text + b->cases[i].off;
+		w->skip = b->cases[i].skip;
 		on_case(w, &b->cases[i].c);
 	}
+	w->skip = 0;
 	b->tail.open = 0;
 	if (w->run.open && !w->hold) {
 		b->tail = w->run; /* after a case printed in full */
@@ -1582,6 +1595,7 @@ static int on_case_queue(void *ud, const fx_case *cs)
 	b->cases[b->n].c = *cs;
 	b->cases[b->n].c.text = NULL;
 	b->cases[b->n].off = b->len;
+	b->cases[b->n].skip = filtered_out(c, cs);
 	memcpy(b->text + b->len, cs->text, cs->len);
 	b->text[b->len + cs->len] = '\0';
 	b->len += cs->len + 1;
@@ -1808,7 +1822,7 @@ static void diagnose_input(diag_ctx *c, const char *path, fx_read_mode mode, cha
 		}
 		if (n == 0)
 			break;
-		if (mode == FX_READ_LINES && !c->pool && c->quiet)
+		if (mode == FX_READ_LINES && c->quiet)
 			filter_lines(c, buf, (size_t)n, offset);
 		offset += (uint64_t)n;
 		rc = fx_reader_feed(r, buf, (size_t)n, fn, c);
