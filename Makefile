@@ -255,7 +255,7 @@ $(FUZZ_DIR)/obj/engine/%.o: engine/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-FUZZ_TARGETS := load diagnose
+FUZZ_TARGETS := load diagnose image
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 	@mkdir -p $(@D)
