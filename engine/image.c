@@ -528,7 +528,9 @@ static uint64_t r_u64(rd *r)
 	return lo | (uint64_t)r_u32(r) << 32;
 }
 
-/* A count of things each taking at least min bytes of what is left. */
+/* A count of things each taking at least min bytes of what is left: min is the smallest
+ * record the writer makes of one (all its texts NULL, its lists empty), never more, or a
+ * valid image would be refused. */
 static uint32_t r_count(rd *r, size_t min)
 {
 	uint32_t n = r_u32(r);
@@ -858,7 +860,7 @@ static void r_rule(rd *r, fx_rule_def *rule, uint32_t index, fx_vec *regexes)
 	}
 	rule->ces = r_ces(r, rule, &rule->nces, regexes, 0);
 	check_depths(r, rule);
-	rule->nactions = r_count(r, 48);
+	rule->nactions = r_count(r, 40);
 	rule->actions = r_alloc(r, rule->nactions, sizeof *rule->actions);
 	for (uint32_t i = 0; rule->actions && i < rule->nactions && !r->bad; i++) {
 		fx_action *a = &rule->actions[i];
@@ -870,8 +872,9 @@ static void r_rule(rd *r, fx_rule_def *rule, uint32_t index, fx_vec *regexes)
 		a->tmpl = r_u32(r);
 		if (a->tmpl != UINT32_MAX && a->tmpl >= r->prog->ntemplates)
 			fail(r, "a template out of range");
-		if (kind == FX_A_ASSERT && a->tmpl == UINT32_MAX)
-			fail(r, "an assert without its template");
+		/* The session checks a modified fact against the template, then its slots. */
+		if ((kind == FX_A_ASSERT || kind == FX_A_MODIFY) && a->tmpl == UINT32_MAX)
+			fail(r, "an assert or modify without its template");
 		a->nsets = r_count(r, 20);
 		a->sets = r_alloc(r, a->nsets, sizeof *a->sets);
 		for (uint32_t k = 0; a->sets && k < a->nsets && !r->bad; k++) {
@@ -881,8 +884,9 @@ static void r_rule(rd *r, fx_rule_def *rule, uint32_t index, fx_vec *regexes)
 		}
 		a->target = r_expr(r, rule->nvars, 0);
 		a->var = r_u32(r);
-		if (kind == FX_A_BIND && a->var >= rule->nvars)
-			fail(r, "a variable out of range");
+		if (kind == FX_A_BIND &&
+		    (a->var >= rule->nvars || rule->vars[a->var].kind != FX_VAR_LOCAL))
+			fail(r, "a bind of something other than a local variable");
 		a->value = r_expr(r, rule->nvars, 0);
 		a->nitems = r_count(r, 4);
 		a->items = r_alloc(r, a->nitems, sizeof *a->items);
@@ -1099,11 +1103,11 @@ static void r_body(rd *r, fx_atoms *atoms, fx_vec *regexes, fx_source **sources,
 	p->patterns = r_alloc(r, p->npatterns, sizeof *p->patterns);
 	for (uint32_t i = 0; p->patterns && i < p->npatterns && !r->bad; i++)
 		r_pattern(r, &p->patterns[i], i, regexes);
-	p->nrules = r_count(r, 64);
+	p->nrules = r_count(r, 56);
 	p->rules = r_alloc(r, p->nrules, sizeof *p->rules);
 	for (uint32_t i = 0; p->rules && i < p->nrules && !r->bad; i++)
 		r_rule(r, &p->rules[i], i, regexes);
-	p->ncases = r_count(r, 64);
+	p->ncases = r_count(r, 56);
 	p->cases = r_alloc(r, p->ncases, sizeof *p->cases);
 	for (uint32_t i = 0; p->cases && i < p->ncases && !r->bad; i++)
 		r_case(r, &p->cases[i], i);
