@@ -232,6 +232,18 @@ typedef struct fx_remedy_def {
 	fx_pos pos;               /* the id */
 } fx_remedy_def;
 
+/* --- Findings (`findings:`) ---------------------------------------------------------------
+ * What a finding that rules conclude means, for people; a finding without one is shown by its
+ * id. */
+typedef struct fx_finding_def {
+	const char *name;         /* the id rules conclude */
+	uint32_t index;           /* position in prog->findings */
+	const char *title;        /* one line naming the cause */
+	const char *source;       /* may be NULL */
+	const char *doc;          /* may be NULL */
+	fx_pos pos;               /* the id */
+} fx_finding_def;
+
 /* --- Questions (`questions:`) -------------------------------------------------------------
  * What the consultation may ask. Answering question q with one of its answers asserts
  * (answer (question q) (value A)) and then the answer's facts, which the session keeps only
@@ -306,6 +318,8 @@ typedef struct fx_program {
 	uint32_t nquestions;
 	fx_case_def *cases;       /* in load order */
 	uint32_t ncases;
+	fx_finding_def *findings; /* in load order */
+	uint32_t nfindings;
 } fx_program;
 
 #endif

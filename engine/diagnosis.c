@@ -167,6 +167,10 @@ static int build(fx_diagnosis *d, const fx_session *s, item *ff, item *rf, item 
 			cf = cf + ff[j].cf * (1 - cf);
 		uint64_t *ids = fx_arena_alloc(&d->arena, (j - i) * sizeof *ids);
 		x->id = fx_arena_strdup(&d->arena, ff[i].key);
+		long fi = fx_kb_finding_find(s->kb, ff[i].key);
+		if (fi >= 0 && s->prog->findings[fi].title &&
+		    !(x->title = fx_arena_strdup(&d->arena, s->prog->findings[fi].title)))
+			return FX_ENOMEM;
 		if (!ids || !x->id)
 			return FX_ENOMEM;
 		for (size_t k = i; k < j; k++)

@@ -12,7 +12,8 @@
  * Format (all integers little-endian, so an image is the same on every machine):
  *   magic "\0fxprog" + format version byte, u32 body length, u32 hash of the body,
  *   u32 length of the writer's FX_VERSION_STRING and those bytes, then the body:
- *   atoms, files, sources, templates, facts, remedies, questions, patterns, rules, cases.
+ *   atoms, files, sources, templates, facts, remedies, questions, patterns, rules, cases,
+ *   findings.
  * A text is u32 (length + 1, 0 for NULL), the bytes, a NUL. A value is u32 type and its
  * payload: atom index, 8-byte integer or IEEE double, u32 boolean.
  *
@@ -28,7 +29,7 @@
 #include "expr.h"
 #include "regex.h"
 
-static const unsigned char image_magic[8] = {0, 'f', 'x', 'p', 'r', 'o', 'g', 1};
+static const unsigned char image_magic[8] = {0, 'f', 'x', 'p', 'r', 'o', 'g', 2};
 
 /* Deep enough for any expression or nesting a loader accepts (it stops far earlier). */
 #define MAX_DEPTH 200
@@ -450,6 +451,15 @@ static void w_body(wr *w, const fx_atoms *atoms, const fx_source *src, size_t ns
 	w_count(w, p->ncases);
 	for (uint32_t i = 0; i < p->ncases; i++)
 		w_case(w, &p->cases[i]);
+	w_count(w, p->nfindings);
+	for (uint32_t i = 0; i < p->nfindings; i++) {
+		const fx_finding_def *f = &p->findings[i];
+		w_str(w, f->name);
+		w_str(w, f->title);
+		w_str(w, f->source);
+		w_str(w, f->doc);
+		w_pos(w, f->pos);
+	}
 }
 
 int fx_image_write(fx_buf *out, const fx_program *prog, const fx_atoms *atoms,
@@ -1111,6 +1121,19 @@ static void r_body(rd *r, fx_atoms *atoms, fx_vec *regexes, fx_source **sources,
 	p->cases = r_alloc(r, p->ncases, sizeof *p->cases);
 	for (uint32_t i = 0; p->cases && i < p->ncases && !r->bad; i++)
 		r_case(r, &p->cases[i], i);
+	p->nfindings = r_count(r, 28);
+	p->findings = r_alloc(r, p->nfindings, sizeof *p->findings);
+	for (uint32_t i = 0; p->findings && i < p->nfindings && !r->bad; i++) {
+		fx_finding_def *f = &p->findings[i];
+		f->name = r_str(r);
+		f->index = i;
+		f->title = r_str(r);
+		f->source = r_str(r);
+		f->doc = r_str(r);
+		f->pos = r_pos(r);
+		if (!f->name)
+			fail(r, "a finding without an id");
+	}
 	if (r->p != r->end)
 		fail(r, "bytes after its end");
 }

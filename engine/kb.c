@@ -588,6 +588,39 @@ int fx_kb_remedy_get(const fx_kb *kb, size_t i, fx_remedy_info *out)
 	return 0;
 }
 
+size_t fx_kb_finding_count(const fx_kb *kb)
+{
+	return kb ? kb->prog.nfindings : 0;
+}
+
+long fx_kb_finding_find(const fx_kb *kb, const char *id)
+{
+	if (!kb || !id)
+		return -1;
+	for (uint32_t i = 0; i < kb->prog.nfindings; i++)
+		if (strcmp(kb->prog.findings[i].name, id) == 0)
+			return (long)i;
+	return -1;
+}
+
+int fx_kb_finding_get(const fx_kb *kb, size_t i, fx_finding_info *out)
+{
+	if (!out)
+		return FX_EINVAL;
+	memset(out, 0, sizeof *out);
+	if (!kb)
+		return FX_EINVAL;
+	if (i >= kb->prog.nfindings)
+		return FX_ENOTFOUND;
+	const fx_finding_def *f = &kb->prog.findings[i];
+	out->id = f->name;
+	out->title = f->title;
+	out->source = f->source;
+	out->doc = f->doc;
+	set_pos(f->pos, &out->file, &out->line, &out->col);
+	return 0;
+}
+
 size_t fx_kb_pattern_count(const fx_kb *kb)
 {
 	return kb ? kb->prog.npatterns : 0;

@@ -1509,11 +1509,21 @@ static void collect(linter *l, uint32_t tmpl, uint32_t slot, names *ns)
 static void lint_unused(linter *l)
 {
 	const fx_program *prog = l->prog;
-	names rec = {0}, ask = {0};
+	names rec = {0}, ask = {0}, con = {0};
 	uint32_t t = template_index(prog, "recommend");
 	collect(l, t, slot_index(prog, t, "remedy"), &rec);
 	t = template_index(prog, "ask");
 	collect(l, t, slot_index(prog, t, "question"), &ask);
+	t = template_index(prog, "finding");
+	collect(l, t, slot_index(prog, t, "id"), &con);
+	for (uint32_t i = 0; i < prog->nfindings && !con.any && !l->oom; i++) {
+		const fx_finding_def *f = &prog->findings[i];
+		if (!names_has(&con, f->name))
+			warn(l, "finding-unused", f->pos, name_span(f->name), NULL,
+			     "finding '%s' is described but never concluded; add a rule with "
+			     "`conclude: {id: %s, certainty: ...}`, or remove it",
+			     f->name, f->name);
+	}
 	for (uint32_t i = 0; i < prog->nremedies && !rec.any && !l->oom; i++) {
 		const fx_remedy_def *m = &prog->remedies[i];
 		if (!names_has(&rec, m->name))
@@ -1539,6 +1549,7 @@ static void lint_unused(linter *l)
 			     prog->remedies[i].name);
 	free(rec.p);
 	free(ask.p);
+	free(con.p);
 }
 
 /* --- Rules --------------------------------------------------------------------------------- */

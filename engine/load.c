@@ -108,7 +108,8 @@ enum {
 	NS_PATTERN,
 	NS_REMEDY,
 	NS_QUESTION,
-	NS_CASE
+	NS_CASE,
+	NS_FINDING
 };
 
 /* ============================================================================================
@@ -149,6 +150,7 @@ enum {
 	SEC_REMEDIES,
 	SEC_QUESTIONS,
 	SEC_CASES,
+	SEC_FINDINGS,
 	NSEC
 };
 
@@ -163,6 +165,7 @@ struct srcfile {
 	const node *sect[NSEC];   /* the sections' values, NULL when absent */
 	const node *remedies_key; /* the key `remedies`, NULL when absent */
 	const node *questions_key; /* the key `questions`, NULL when absent */
+	const node *findings_key; /* the key `findings`, NULL when absent */
 };
 
 /* ============================================================================================
@@ -204,6 +207,7 @@ typedef struct loader {
 	gvec remedies;         /* fx_remedy_def */
 	gvec questions;        /* fx_question_def */
 	gvec cases;            /* fx_case_def */
+	gvec findings;         /* fx_finding_def */
 	/* The first `remedies` key, NULL when no file has one: names of remedies are checked. */
 	const node *remedies_sec;
 	/* The slots whose constants name remedies: recommend.remedy and tried.remedy. */
@@ -212,6 +216,10 @@ typedef struct loader {
 	const node *questions_sec;
 	/* The slots whose constants name questions: ask.question and answer.question. */
 	const fx_slot_def *question_slots[2];
+	/* The first `findings` key, NULL when no file has one: names of findings are checked. */
+	const node *findings_sec;
+	/* The slots whose constants name findings: finding.id and recommend.finding. */
+	const fx_slot_def *finding_slots[2];
 	uint64_t suggest_work; /* edit-distance work done for suggestions, bounded */
 	uint32_t nrule_ord;    /* rules seen, valid or not */
 	fx_buf msg;            /* message being built */
@@ -1211,15 +1219,15 @@ static void load_text(loader *ld, const char *name, const char *dir, const char 
 		if (root->kind != N_MAP) {
 			err_shape(ld, root,
 			          "a mapping of sections (include, templates, facts, rules, "
-			          "patterns, remedies, questions, cases)",
+			          "patterns, remedies, questions, cases, findings)",
 			          "a rule file");
 			return;
 		}
-		static const char *const keys[] = {"include",  "templates", "facts",
-		                                   "rules",    "patterns",  "remedies",
-		                                   "questions", "cases"};
-		const node *vals[8], *knodes[8];
-		take_keys(ld, root, keys, 8, vals, knodes, "a rule file");
+		static const char *const keys[] = {"include",   "templates", "facts",
+		                                   "rules",     "patterns",  "remedies",
+		                                   "questions", "cases",     "findings"};
+		const node *vals[9], *knodes[9];
+		take_keys(ld, root, keys, 9, vals, knodes, "a rule file");
 		if (vals[0])
 			load_includes(ld, sf, vals[0], depth);
 		sf->sect[SEC_TEMPLATES] = vals[1];
@@ -1231,6 +1239,8 @@ static void load_text(loader *ld, const char *name, const char *dir, const char 
 		sf->sect[SEC_QUESTIONS] = vals[6];
 		sf->questions_key = knodes[6];
 		sf->sect[SEC_CASES] = vals[7];
+		sf->sect[SEC_FINDINGS] = vals[8];
+		sf->findings_key = knodes[8];
 	}
 	srcfile **u = gv_push(ld, &ld->units, sizeof(srcfile *));
 	if (u)
@@ -1897,9 +1907,22 @@ static void check_question_name(loader *ld, const char *text, size_t len, fx_pos
 	             offsetof(fx_question_def, pos), text, len, pos, span);
 }
 
+/* Likewise a finding's id, when the knowledge base has a `findings:` section: a finding
+ * concluded or named without a description would be shown by its bare id. */
+static void check_finding_name(loader *ld, const char *text, size_t len, fx_pos pos,
+                               unsigned span)
+{
+	uint32_t i;
+	if (!ld->findings_sec || ht_get(&ld->names, NS_FINDING, text, len, &i))
+		return;
+	unknown_name(ld, "unknown-finding", "finding", ld->findings_sec, ld->findings.p,
+	             ld->findings.n, sizeof(fx_finding_def), offsetof(fx_finding_def, name),
+	             offsetof(fx_finding_def, pos), text, len, pos, span);
+}
+
 /* A constant v written for slot sd: when sd is one whose values name remedies
- * (recommend.remedy, tried.remedy) or questions (ask.question, answer.question), the name
- * must be defined. */
+ * (recommend.remedy, tried.remedy), questions (ask.question, answer.question) or findings
+ * (finding.id, recommend.finding), the name must be defined. */
 static void check_name(loader *ld, const fx_slot_def *sd, fx_val v, fx_pos pos, unsigned span)
 {
 	if (!sd || (v.type != FX_SYMBOL && v.type != FX_STRING))
@@ -1909,6 +1932,8 @@ static void check_name(loader *ld, const fx_slot_def *sd, fx_val v, fx_pos pos, 
 		check_remedy_name(ld, a->text, a->len, pos, span);
 	else if (sd == ld->question_slots[0] || sd == ld->question_slots[1])
 		check_question_name(ld, a->text, a->len, pos, span);
+	else if (sd == ld->finding_slots[0] || sd == ld->finding_slots[1])
+		check_finding_name(ld, a->text, a->len, pos, span);
 }
 
 /* ============================================================================================
@@ -3613,6 +3638,48 @@ static void load_remedy(loader *ld, const node *item)
 	}
 }
 
+/* One entry of `findings:`: what a concluded finding means, for people. */
+static void load_finding(loader *ld, const node *item)
+{
+	if (item->kind != N_MAP) {
+		err_shape(ld, item, "a mapping with id and title", "a finding");
+		return;
+	}
+	enum { F_ID, F_TITLE, F_SOURCE, F_DOC, NFKEYS };
+	static const char *const keys[NFKEYS] = {"id", "title", "source", "doc"};
+	const node *v[NFKEYS], *k[NFKEYS];
+	take_keys(ld, item, keys, NFKEYS, v, k, "a finding");
+	const char *name = take_id(ld, v[F_ID], item, "a finding");
+	uint32_t prev;
+	if (name && ht_get(&ld->names, NS_FINDING, v[F_ID]->text, v[F_ID]->len, &prev)) {
+		fx_pos p = ((fx_finding_def *)ld->findings.p)[prev].pos;
+		err(ld, "duplicate-id", v[F_ID], "finding '%s' is already described at %s:%u:%u", name,
+		    p.file, (unsigned)p.line, (unsigned)p.col);
+		name = NULL;
+	}
+	fx_finding_def fd;
+	memset(&fd, 0, sizeof fd);
+	fd.name = name;
+	fd.index = (uint32_t)ld->findings.n;
+	fd.pos = v[F_ID] ? npos(v[F_ID]) : npos(item);
+	const node *t = v[F_TITLE];
+	if (!t || is_null(t) || (t->kind == N_SCALAR && t->len == 0))
+		err(ld, "missing-key", t ? k[F_TITLE] : item,
+		    "a finding needs a title: one line naming the cause in the user's words");
+	else
+		fd.title = opt_text(ld, t, "title");
+	fd.source = opt_text(ld, v[F_SOURCE], "source");
+	fd.doc = opt_text(ld, v[F_DOC], "doc");
+	/* Kept even when a part is wrong, so that its uses are not reported as unknown too. */
+	if (!name || ld->findings.n >= NONE - 1)
+		return;
+	fx_finding_def *p = gv_push(ld, &ld->findings, sizeof fd);
+	if (p) {
+		*p = fd;
+		ht_set(ld, &ld->names, NS_FINDING, v[F_ID]->text, v[F_ID]->len, fd.index);
+	}
+}
+
 /* ============================================================================================
  * Patterns
  * ========================================================================================== */
@@ -4088,9 +4155,10 @@ static void load_question(loader *ld, const node *item)
  * Cases
  * ========================================================================================== */
 
-/* A list of ids (or one id) in a case; remedies: each must name a remedy (see
- * check_remedy_name). */
-static const char **id_list(loader *ld, const node *v, const char *what, int remedies,
+/* A list of ids (or one id) in a case; kind ID_REMEDIES: each must name a remedy (see
+ * check_remedy_name), ID_FINDINGS a finding. */
+enum { ID_ANY, ID_REMEDIES, ID_FINDINGS };
+static const char **id_list(loader *ld, const node *v, const char *what, int kind,
                             uint32_t *count)
 {
 	*count = 0;
@@ -4109,8 +4177,10 @@ static const char **id_list(loader *ld, const node *v, const char *what, int rem
 				err_shape(ld, s, "an id", what);
 			continue;
 		}
-		if (remedies)
+		if (kind == ID_REMEDIES)
 			check_remedy_name(ld, s->text, s->len, npos(s), node_span(s));
+		else if (kind == ID_FINDINGS)
+			check_finding_name(ld, s->text, s->len, npos(s), node_span(s));
 		const char **p = gv_push(ld, &out, sizeof *p);
 		if (p)
 			*p = astr(ld, ld->arena, s->text, s->len);
@@ -4211,9 +4281,9 @@ static void case_expect(loader *ld, const node *item, const node *key, const nod
 	                                         "nothing"};
 	const node *v[NEKEYS], *k[NEKEYS];
 	int bad = take_keys(ld, m, keys, NEKEYS, v, k, "expect");
-	cd->findings = id_list(ld, v[E_FINDINGS], "findings", 0, &cd->nfindings);
-	cd->remedies = id_list(ld, v[E_REMEDIES], "remedies", 1, &cd->nremedies);
-	cd->absent = id_list(ld, v[E_ABSENT], "absent", 0, &cd->nabsent);
+	cd->findings = id_list(ld, v[E_FINDINGS], "findings", ID_FINDINGS, &cd->nfindings);
+	cd->remedies = id_list(ld, v[E_REMEDIES], "remedies", ID_REMEDIES, &cd->nremedies);
+	cd->absent = id_list(ld, v[E_ABSENT], "absent", ID_ANY, &cd->nabsent);
 	const node *t = v[E_TOP];
 	if (t && t->kind != N_BAD) {
 		if (t->kind != N_SCALAR || t->len == 0) {
@@ -4299,7 +4369,7 @@ static void load_case(loader *ld, const node *item)
 		}
 	}
 	case_answers(ld, v[C_ANSWERS], &cd);
-	cd.tried = id_list(ld, v[C_TRIED], "tried", 1, &cd.ntried);
+	cd.tried = id_list(ld, v[C_TRIED], "tried", ID_REMEDIES, &cd.ntried);
 	case_expect(ld, item, k[C_EXPECT], v[C_EXPECT], &cd);
 	if (!keep || !cd.name || ld->cases.n >= NONE - 1)
 		return;
@@ -4387,8 +4457,15 @@ int fx_load_program(fx_program *prog, fx_arena *arena, fx_atoms *atoms, fx_vec *
 	for (size_t u = 0; u < ld.units.n && !ld.oom; u++)
 		each_item(&ld, units[u]->sect[SEC_TEMPLATES], "templates", "a list of templates",
 		          load_template);
-	/* Remedies before anything that names them, from whichever file. */
+	/* Findings, remedies and questions before anything that names them, from whichever file. */
 	uint32_t si;
+	ld.finding_slots[0] = slot_named(&ld, template_named(&ld, "finding"), "id", &si);
+	ld.finding_slots[1] = slot_named(&ld, template_named(&ld, "recommend"), "finding", &si);
+	for (size_t u = 0; u < ld.units.n && !ld.findings_sec; u++)
+		ld.findings_sec = units[u]->findings_key;
+	for (size_t u = 0; u < ld.units.n && !ld.oom; u++)
+		each_item(&ld, units[u]->sect[SEC_FINDINGS], "findings", "a list of findings",
+		          load_finding);
 	ld.remedy_slots[0] = slot_named(&ld, template_named(&ld, "recommend"), "remedy", &si);
 	ld.remedy_slots[1] = slot_named(&ld, template_named(&ld, "tried"), "remedy", &si);
 	for (size_t u = 0; u < ld.units.n && !ld.remedies_sec; u++)
@@ -4425,6 +4502,8 @@ int fx_load_program(fx_program *prog, fx_arena *arena, fx_atoms *atoms, fx_vec *
 	prog->questions =
 	        gv_finish(&ld, arena, &ld.questions, sizeof(fx_question_def), &prog->nquestions);
 	prog->cases = gv_finish(&ld, arena, &ld.cases, sizeof(fx_case_def), &prog->ncases);
+	prog->findings =
+	        gv_finish(&ld, arena, &ld.findings, sizeof(fx_finding_def), &prog->nfindings);
 	if (ld.files.n) {
 		const char **names = anew(&ld, ld.files.n, sizeof(char *));
 		if (names) {
@@ -4444,6 +4523,7 @@ int fx_load_program(fx_program *prog, fx_arena *arena, fx_atoms *atoms, fx_vec *
 	gv_free(&ld.remedies);
 	gv_free(&ld.questions);
 	gv_free(&ld.cases);
+	gv_free(&ld.findings);
 	ht_free(&ld.names);
 	ht_free(&ld.slots);
 	ht_free(&ld.vars);

@@ -262,6 +262,22 @@ size_t fx_kb_remedy_count(const fx_kb *kb);
 long fx_kb_remedy_find(const fx_kb *kb, const char *id);
 int fx_kb_remedy_get(const fx_kb *kb, size_t i, fx_remedy_info *out);
 
+/* A finding of the kb's `findings:` section: what a finding the rules conclude means. Strings
+ * are borrowed from the kb. */
+typedef struct fx_finding_info {
+	const char *id;
+	const char *title;         /* one line naming the cause */
+	const char *source;        /* or NULL */
+	const char *doc;           /* or NULL */
+	const char *file;          /* where its id is written (NULL for an unnamed buffer) */
+	unsigned line, col;
+} fx_finding_info;
+
+size_t fx_kb_finding_count(const fx_kb *kb);
+/* Index of a finding by id, or -1 (also for a finding concluded but not described). */
+long fx_kb_finding_find(const fx_kb *kb, const char *id);
+int fx_kb_finding_get(const fx_kb *kb, size_t i, fx_finding_info *out);
+
 size_t fx_kb_pattern_count(const fx_kb *kb);
 const char *fx_kb_pattern_name(const fx_kb *kb, size_t i);
 /* Index of a pattern by id, or -1. */
@@ -445,6 +461,7 @@ typedef struct fx_diagnosis fx_diagnosis;
  * MYCIN combines positive evidence, cf = a + b(1 - a) (docs/certainty.md). */
 typedef struct fx_finding {
 	const char *id;
+	const char *title;      /* the kb's title for it (`findings:`), or NULL when undescribed */
 	double certainty;
 	const uint64_t *facts;  /* the finding facts' ids, in id order */
 	size_t nfacts;

@@ -190,10 +190,59 @@ static void test_next_question_weighs_likelihood(void **state)
 	fx_kb_free(kb);
 }
 
+/* A finding the kb describes (`findings:`) carries its title; one it does not, none. */
+static void test_finding_titles(void **state)
+{
+	(void)state;
+	static const char *text =
+		"findings:\n"
+		"  - {id: storage, title: The storage is full}\n"
+		"  - {id: network, title: The network is down}\n"
+		"rules:\n"
+		"  - id: r\n"
+		"    when: [{test: \"1 == 1\"}]\n"
+		"    then:\n"
+		"      - conclude: {id: storage, certainty: 0.5}\n";
+	fx_kb *kb = NULL;
+	assert_int_equal(fx_kb_load_buffer(&kb, "t.yaml", text, strlen(text), NULL), 0);
+	assert_int_equal(fx_kb_finding_count(kb), 2);
+	assert_int_equal(fx_kb_finding_find(kb, "network"), 1);
+	assert_int_equal(fx_kb_finding_find(kb, "nope"), -1);
+	fx_finding_info fi;
+	assert_int_equal(fx_kb_finding_get(kb, 1, &fi), 0);
+	assert_string_equal(fi.title, "The network is down");
+	assert_int_equal(fi.line, 3);
+	assert_int_equal(fx_kb_finding_get(kb, 2, &fi), FX_ENOTFOUND);
+	fx_session *s = NULL;
+	assert_int_equal(fx_session_new(&s, kb), 0);
+	fx_kb_free(kb);
+	assert_int_equal(fx_session_run(s, 0, NULL), 0);
+	fx_diagnosis *d = NULL;
+	assert_int_equal(fx_diagnosis_new(&d, s), 0);
+	fx_session_free(s); /* the diagnosis keeps its own copies */
+	assert_int_equal(fx_diagnosis_finding_count(d), 1);
+	fx_finding f;
+	assert_int_equal(fx_diagnosis_finding(d, 0, &f), 0);
+	assert_string_equal(f.id, "storage");
+	assert_string_equal(f.title, "The storage is full");
+	fx_diagnosis_free(d);
+
+	/* Undescribed: no title. */
+	d = NULL;
+	s = start();
+	assert_int_equal(fx_diagnosis_new(&d, s), 0);
+	assert_true(fx_diagnosis_finding_count(d) > 0);
+	assert_int_equal(fx_diagnosis_finding(d, 0, &f), 0);
+	assert_null(f.title);
+	fx_diagnosis_free(d);
+	fx_session_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_combine_and_rank),
+		cmocka_unit_test(test_finding_titles),
 		cmocka_unit_test(test_next_question),
 		cmocka_unit_test(test_next_question_weighs_likelihood),
 	};

@@ -268,6 +268,14 @@ static void test_lint_unused(void **state)
 	expect_msg(expect(&g, "remedy-unused", 21, 9), "recommend: {remedy: buy-disk}");
 	expect_msg(expect(&g, "question-unused", 27, 9), "add `ask: wifi-on`");
 	free(s);
+	/* A described finding that no rule concludes. */
+	s = variant("questions:\n", "findings:\n"                          /* 21 */
+	                             "  - {id: storage-full, title: Storage is full}\n"
+	                             "  - {id: disk-gone, title: The disk is gone}\n" /* 23 */
+	                             "questions:\n");
+	assert_int_equal(lint_text(s, &g), 1);
+	expect_msg(expect(&g, "finding-unused", 23, 10), "`conclude: {id: disk-gone");
+	free(s);
 	/* A remedy computed by a rule could be any: no remedy-unused then. */
 	s = variant("      - recommend: {remedy: free-space, finding: storage-full}\n",
 	            "      - recommend: {remedy: \"= concat('free-', 'space')\"}\n");

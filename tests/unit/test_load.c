@@ -1763,6 +1763,70 @@ static void test_load_err_remedies(void **state)
 	lt_free(&t);
 }
 
+/* --- Findings ------------------------------------------------------------------------------------ */
+
+/* A `findings:` section describes what rules conclude; with one, every finding concluded,
+ * recommended for or expected by a case must be described (the check remedies have). */
+static void test_load_findings(void **state)
+{
+	(void)state;
+	lt t;
+	lt_init(&t);
+	load_ok(&t, "findings:\n"                                                        /* 1 */
+	            "  - id: disk-full\n"                                                 /* 2 */
+	            "    title: The disk is full\n"                                       /* 3 */
+	            "    doc: Nothing more fits.\n"                                       /* 4 */
+	            "    source: a manual\n"                                              /* 5 */
+	            "  - {id: other, title: Something else}\n"                            /* 6 */
+	            "rules:\n"                                                            /* 7 */
+	            "  - id: r\n"                                                         /* 8 */
+	            "    when: [{test: \"1 == 1\"}]\n"                                    /* 9 */
+	            "    then: [{conclude: {id: disk-full, certainty: 0.5}}]\n");         /* 10 */
+	assert_int_equal(t.prog.nfindings, 2);
+	const fx_finding_def *f = &t.prog.findings[0];
+	assert_string_equal(f->name, "disk-full");
+	assert_string_equal(f->title, "The disk is full");
+	assert_string_equal(f->doc, "Nothing more fits.");
+	assert_string_equal(f->source, "a manual");
+	assert_int_equal(f->pos.line, 2);
+	assert_int_equal(f->pos.col, 9);
+	assert_null(t.prog.findings[1].doc);
+	lt_free(&t);
+
+	lt_init(&t);
+	load_with(&t, "findings:\n"                                                      /* 6 */
+	              "  - {id: disk-full, title: The disk is full}\n"                    /* 7 */
+	              "  - {id: disk-full, title: Again}\n"                               /* 8 */
+	              "  - {id: no-title}\n"                                              /* 9 */
+	              "  - {id: x, title: X, cost: 3}\n"                                  /* 10 */
+	              "rules:\n"                                                          /* 11 */
+	              "  - id: r\n"                                                       /* 12 */
+	              "    when: [{p: {}}]\n"                                             /* 13 */
+	              "    then:\n"                                                       /* 14 */
+	              "      - conclude: {id: disk-ful, certainty: 0.5}\n"                /* 15 */
+	              "      - recommend: {remedy: a, finding: nope}\n"                   /* 16 */
+	              "      - assert: {finding: {id: disk-full}}\n"                      /* 17 */
+	              "cases:\n"                                                          /* 18 */
+	              "  - {input: x, expect: {findings: [disk-fulll]}}\n");              /* 19 */
+	expect_msg(expect(&t, "duplicate-id", 8, 10), "already described at t.yaml:7:10");
+	expect_msg(expect(&t, "missing-key", 9, 5), "a finding needs a title");
+	expect_msg(expect(&t, "unknown-key", 10, 23), "id, title, source, doc");
+	expect_msg(expect(&t, "unknown-finding", 15, 24), "did you mean 'disk-full'");
+	expect_msg(expect(&t, "unknown-finding", 16, 41), "no finding named 'nope'");
+	expect_msg(expect(&t, "unknown-finding", 19, 36), "did you mean 'disk-full'");
+	assert_int_equal(t.nd, 6);
+	lt_free(&t);
+
+	/* Without a findings section any id may be concluded. */
+	lt_init(&t);
+	load_ok(&t, "rules:\n"
+	            "  - id: r\n"
+	            "    when: [{test: \"1 == 1\"}]\n"
+	            "    then: [{conclude: {id: anything, certainty: 0.5}}]\n");
+	assert_int_equal(t.prog.nfindings, 0);
+	lt_free(&t);
+}
+
 /* --- Questions, cases, rule source and logical ------------------------------------------------ */
 
 static const char *qkb =
@@ -2445,6 +2509,7 @@ int main(void)
 	        cmocka_unit_test(test_load_patterns),
 	        cmocka_unit_test(test_load_err_patterns),
 	        cmocka_unit_test(test_load_remedies),
+	        cmocka_unit_test(test_load_findings),
 	        cmocka_unit_test(test_load_err_remedies),
 	        cmocka_unit_test(test_load_questions_and_cases),
 	        cmocka_unit_test(test_load_cases_corpus),
