@@ -59,6 +59,7 @@ typedef struct finding_fact {
 /* One cause of the library's diagnosis (fx_diagnosis: the only ranking, docs/certainty.md). */
 typedef struct finding {
 	text id;            /* the bytes of the facts' id slot */
+	const char *title;  /* the kb's title for it (borrowed from the kb), or NULL */
 	double cf;          /* MYCIN's combination of the facts' certainties */
 	size_t first, n;    /* its facts: ff[first .. first + n), sorted by rule */
 } finding;
@@ -403,6 +404,14 @@ static int rf_cmp(const void *a, const void *b)
 /* The findings and the remedies not tried, as the library ranks them (fx_diagnosis, shared
  * with the REPL and `fixit test`), with each one's facts for the rules it names and for
  * --explain. Ids are read from the facts' slots, so captured bytes come out as they are. */
+/* The kb's title of finding id (borrowed from the kb: the diagnosis's copy dies with it). */
+static const char *finding_title(const fx_kb *kb, const char *id)
+{
+	fx_finding_info fi;
+	long k = fx_kb_finding_find(kb, id);
+	return k >= 0 && fx_kb_finding_get(kb, (size_t)k, &fi) == 0 ? fi.title : NULL;
+}
+
 static int collect_results(diag_ctx *c)
 {
 	fx_diagnosis *d = NULL;
@@ -423,6 +432,7 @@ static int collect_results(diag_ctx *c)
 			goto nomem;
 		x = &c->fi[c->nfi++];
 		x->cf = f.certainty;
+		x->title = f.title ? finding_title(c->kb, f.id) : NULL;
 		x->first = c->nff;
 		x->n = f.nfacts;
 		for (j = 0; j < f.nfacts; j++) {
@@ -778,8 +788,13 @@ static void print_case_human(diag_ctx *c, const fx_case *cs)
 		size_t nrules = 0;
 		fputs("  finding ", c->out);
 		fputs(sgr(c, BOLD), c->out);
-		put_text(c, f->id);
+		put_text(c, f->title ? cstr(f->title) : f->id);
 		fputs(sgr(c, RESET), c->out);
+		if (f->title) {
+			fputs(" (", c->out);
+			put_text(c, f->id);
+			fputc(')', c->out);
+		}
 		for (j = 0; j < f->n; j++)
 			if (j == 0 || !text_eq(c->ff[f->first + j].rule, c->ff[f->first + j - 1].rule))
 				nrules++;
@@ -957,6 +972,7 @@ static void print_case_json(diag_ctx *c, const fx_case *cs, int diagnosed)
 		if (!x)
 			break;
 		jset(c, x, "id", jtext(c, f->id));
+		jset(c, x, "title", f->title ? jstr(c, f->title) : json_null());
 		jset(c, x, "certainty", json_real(f->cf));
 		jset(c, x, "rules", y = jarray(c));
 		for (j = 0; y && j < f->n; j++) {

@@ -261,8 +261,15 @@ static void show_diagnosis(repl *r, int steps)
 	}
 	if (k.nfindings) {
 		printf("%sFindings:%s\n", repl_sgr(r, REPL_BOLD), repl_sgr(r, REPL_RESET));
-		for (i = 0; i < k.nfindings; i++)
-			printf("  %-32s certainty %.2f\n", k.findings[i].id, k.findings[i].cf);
+		for (i = 0; i < k.nfindings; i++) {
+			fx_finding_info fi;
+			long ix = fx_kb_finding_find(r->kb, k.findings[i].id);
+			if (ix >= 0 && fx_kb_finding_get(r->kb, (size_t)ix, &fi) == 0)
+				printf("  %s: %s (certainty %.2f)\n", k.findings[i].id, fi.title,
+				       k.findings[i].cf);
+			else
+				printf("  %-32s certainty %.2f\n", k.findings[i].id, k.findings[i].cf);
+		}
 	}
 	for (i = 0; i < k.nitems; i++) {
 		const repl_rank_item *it = &k.items[i];
