@@ -188,8 +188,9 @@ int repl_engine_how(repl *r, const char *what)
 		size_t j;
 		if (fx_diagnosis_finding(d, i, &f) < 0 || strcmp(f.id, what) != 0)
 			continue;
-		printf("Finding %s%s%s, certainty %.2f:\n", repl_sgr(r, REPL_BOLD), f.id,
-		       repl_sgr(r, REPL_RESET), f.certainty);
+		printf("Finding %s%s%s%s%s%s, certainty %.2f:\n", repl_sgr(r, REPL_BOLD), f.id,
+		       repl_sgr(r, REPL_RESET), f.title ? " (" : "", f.title ? f.title : "",
+		       f.title ? ")" : "", f.certainty);
 		for (j = 0; j < f.nfacts; j++)
 			cli_explain_fact(&h, f.facts[j], 1);
 		found++;
