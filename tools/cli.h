@@ -100,6 +100,10 @@ void cli_command_help(FILE *out, const cli_command *cmd);
  * cli_args_next, so a main loops `while ((key = cli_command_next(...)) >= CLI_POSITIONAL)`. */
 int cli_command_next(cli_args *a, const cli_command *cmd, int *status);
 
+/* --lines ('l') or --whole ('w') given as key: sets *mode, remembering in *seen which one was
+ * given first. 0; CLI_EXIT_USAGE (reported) when the other one was given before. */
+int cli_read_mode_option(const cli_command *cmd, int key, int *seen, fx_read_mode *mode);
+
 int cli_run_main(const cli_command *cmd, int argc, char **argv);
 int cli_diagnose_main(const cli_command *cmd, int argc, char **argv);
 int cli_repl_main(const cli_command *cmd, int argc, char **argv);

@@ -181,3 +181,14 @@ int cli_command_next(cli_args *a, const cli_command *cmd, int *status)
 	}
 	return key;
 }
+
+int cli_read_mode_option(const cli_command *cmd, int key, int *seen, fx_read_mode *mode)
+{
+	if (*seen && *seen != key) {
+		cli_usage_error(cmd->name, "options '--lines' and '--whole' exclude each other");
+		return CLI_EXIT_USAGE;
+	}
+	*seen = key;
+	*mode = key == 'l' ? FX_READ_LINES : FX_READ_WHOLE;
+	return 0;
+}

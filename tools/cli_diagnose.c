@@ -1947,13 +1947,8 @@ int cli_diagnose_main(const cli_command *cmd, int argc, char **argv)
 			break;
 		case 'l':
 		case 'w':
-			if (mode_opt && mode_opt != key) {
-				cli_usage_error(cmd->name, "options '--lines' and '--whole' exclude each other");
-				status = CLI_EXIT_USAGE;
+			if ((status = cli_read_mode_option(cmd, key, &mode_opt, &mode)) != 0)
 				goto done;
-			}
-			mode_opt = key;
-			mode = key == 'l' ? FX_READ_LINES : FX_READ_WHOLE;
 			break;
 		case 'j':
 			c.json = 1;
