@@ -40,6 +40,10 @@ typedef struct cli_opt {
 #define CLI_KEY_HELP 1
 #define CLI_OPT_HELP {CLI_KEY_HELP, 'h', "help", CLI_ARG_NONE, NULL, "show this help and exit"}
 #define CLI_OPT_END {0, 0, NULL, CLI_ARG_NONE, NULL, NULL}
+/* --rules PATH, the same for every command that loads a knowledge base. */
+#define CLI_OPT_RULES                                                                              \
+	{'r', 'r', "rules", CLI_ARG_REQUIRED, "PATH",                                                 \
+	 "load the knowledge base from PATH (file or directory); repeatable"}
 
 /* Results of cli_args_next besides an option's key. */
 #define CLI_POSITIONAL 0

@@ -24,8 +24,7 @@ static const cli_opt run_opts[] = {
 };
 
 static const cli_opt diagnose_opts[] = {
-	{'r', 'r', "rules", CLI_ARG_REQUIRED, "PATH",
-	 "load the knowledge base from PATH (file or directory); repeatable"},
+	CLI_OPT_RULES,
 	{'l', 0, "lines", CLI_ARG_NONE, NULL, "each line is a case"},
 	{'w', 0, "whole", CLI_ARG_NONE, NULL, "each input is one case"},
 	{'j', 0, "json", CLI_ARG_NONE, NULL, "one JSON object a case (JSON Lines, fixit-diagnose/1)"},
@@ -41,8 +40,7 @@ static const cli_opt diagnose_opts[] = {
 };
 
 static const cli_opt test_opts[] = {
-	{'r', 'r', "rules", CLI_ARG_REQUIRED, "PATH",
-	 "load the knowledge base from PATH (file or directory); repeatable"},
+	CLI_OPT_RULES,
 	{'m', 0, "min-top3", CLI_ARG_REQUIRED, "PCT",
 	 "fail when fewer than PCT% of the cases have a right remedy in the top three"},
 	{'j', 0, "json", CLI_ARG_NONE, NULL, "one JSON object (fixit-test/1)"},
@@ -51,8 +49,7 @@ static const cli_opt test_opts[] = {
 };
 
 static const cli_opt coverage_opts[] = {
-	{'r', 'r', "rules", CLI_ARG_REQUIRED, "PATH",
-	 "load the knowledge base from PATH (file or directory); repeatable"},
+	CLI_OPT_RULES,
 	{'b', 'b', "baseline", CLI_ARG_REQUIRED, "PATH",
 	 "compare with the knowledge base at PATH; repeatable"},
 	{'l', 0, "lines", CLI_ARG_NONE, NULL, "each line of a text file is a case"},
@@ -63,8 +60,7 @@ static const cli_opt coverage_opts[] = {
 };
 
 static const cli_opt repl_opts[] = {
-	{'r', 'r', "rules", CLI_ARG_REQUIRED, "PATH",
-	 "load the knowledge base from PATH (file or directory); repeatable"},
+	CLI_OPT_RULES,
 	CLI_OPT_HELP,
 	CLI_OPT_END
 };
@@ -78,8 +74,7 @@ static const cli_opt check_opts[] = {
 };
 
 static const cli_opt graph_opts[] = {
-	{'r', 'r', "rules", CLI_ARG_REQUIRED, "PATH",
-	 "load the knowledge base from PATH (file or directory); repeatable"},
+	CLI_OPT_RULES,
 	CLI_OPT_HELP,
 	CLI_OPT_END
 };
